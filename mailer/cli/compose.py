@@ -1,0 +1,7 @@
+"""CLI commands of the compose stage."""
+
+from __future__ import annotations
+
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,243 @@
+"""The database schema, as SQLAlchemy 2 typed mappings.
+
+Alembic migrations in ``mailer/migrations/versions`` create and change these
+tables; ``tests/db/test_migrations.py`` fails when the two drift apart.
+
+Conventions: timestamps are naive UTC (``mailer.db.utcnow``), statuses are short
+strings (constants below) rather than database enums so that SQLite and
+PostgreSQL behave the same and adding a status needs no type migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT
+# for tables that may pass two billion rows over their life.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime()}
+
+
+class SubscriptionStatus:
+    UNCONFIRMED = "unconfirmed"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    ALL = (UNCONFIRMED, ACTIVE, UNSUBSCRIBED)
+
+
+class SuppressionReason:
+    HARD_BOUNCE = "hard_bounce"
+    SOFT_BOUNCE = "soft_bounce"
+    COMPLAINT = "complaint"
+    MANUAL = "manual"
+    FORGOTTEN = "forgotten"
+    ALL = (HARD_BOUNCE, SOFT_BOUNCE, COMPLAINT, MANUAL, FORGOTTEN)
+
+
+class SendStatus:
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    ALL = (SCHEDULED, RUNNING, PAUSED, DONE, CANCELLED)
+
+
+class RecipientStatus:
+    QUEUED = "queued"  # waiting to be claimed (or retried after a 4xx)
+    SENDING = "sending"  # handed to a transport; outcome not yet recorded
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # unsubscribed or suppressed after the send froze its recipients
+    UNCERTAIN = "uncertain"  # was in flight when its worker died: never re-sent silently
+    ALL = (QUEUED, SENDING, SENT, FAILED, SKIPPED, UNCERTAIN)
+
+
+# --- lists and subscribers ---------------------------------------------------
+
+
+class MailingList(Base):
+    """A list as declared in ``lists/<slug>.toml`` (``mailer lists sync``)."""
+
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    from_name: Mapped[str] = mapped_column(String(200))
+    from_email: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str] = mapped_column(String(320), default="")
+    language: Mapped[str] = mapped_column(String(20), default="en")
+    template: Mapped[str] = mapped_column(String(100), default="default")
+    double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    postal_address: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Subscriber(Base):
+    """A person, shared by every list they are on."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # sha256 of the normalised address: joins with suppressions, which keep
+    # only the hash once a person is forgotten.
+    email_hash: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Subscription(Base):
+    """One subscriber's status on one list."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_list_status", "list_id", "status"),)
+
+    list_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    subscriber_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    status_reason: Mapped[str] = mapped_column(String(200), default="")
+    status_changed_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Suppression(Base):
+    """An address never to be mailed, whatever list it is on."""
+
+    __tablename__ = "suppressions"
+
+    email_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)  # None once forgotten
+    reason: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    """An editor or operator who can log in to the web app."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+# --- delivery -----------------------------------------------------------------
+
+
+class Send(Base):
+    """One issue sent (or scheduled) to one list, with its frozen content."""
+
+    __tablename__ = "sends"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    issue_slug: Mapped[str] = mapped_column(String(200), index=True)
+    list_id: Mapped[int] = mapped_column(BigId, ForeignKey("lists.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    scheduled_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Frozen once at start: every recipient gets these, personalised.
+    html: Mapped[str | None] = mapped_column(Text, default=None)
+    text: Mapped[str | None] = mapped_column(Text, default=None)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Recipient(Base):
+    """The outbox row: one recipient of one send, and everything that befell it."""
+
+    __tablename__ = "send_recipients"
+    __table_args__ = (
+        UniqueConstraint("send_id", "subscriber_id", name="uq_send_recipients_send_subscriber"),
+        Index("ix_send_recipients_send_status", "send_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    send_id: Mapped[int] = mapped_column(BigId, ForeignKey("sends.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("subscribers.id", ondelete="SET NULL"), default=None, index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(20), default=RecipientStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    message_id: Mapped[str | None] = mapped_column(String(250), default=None)
+    provider_message_id: Mapped[str | None] = mapped_column(
+        String(250), default=None, index=True
+    )
+    error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Feedback, filled by the events stage.
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    bounced_at: Mapped[datetime | None] = mapped_column(default=None)
+    bounce_type: Mapped[str | None] = mapped_column(String(20), default=None)
+    complained_at: Mapped[datetime | None] = mapped_column(default=None)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(default=None)
+    opens: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- feedback events ------------------------------------------------------------
+
+
+class Event(Base):
+    """One feedback event for one recipient, with its raw payload for audit."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Same SNS MessageId / SES feedbackId + recipient => same key: at-least-once
+    # delivery from SNS/SQS must not count twice.
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    event_type: Mapped[str] = mapped_column(String(40), index=True)
+    ses_message_id: Mapped[str | None] = mapped_column(String(250), default=None, index=True)
+    email: Mapped[str | None] = mapped_column(String(320), default=None, index=True)
+    send_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("sends.id", ondelete="SET NULL"), default=None, index=True
+    )
+    recipient_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("send_recipients.id", ondelete="SET NULL"), default=None
+    )
+    bounce_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    orphan: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,105 @@
+"""Shared fixtures: settings in a temporary project, and real databases.
+
+``db`` is parametrised over SQLite and PostgreSQL. PostgreSQL tests skip with a
+reason when no server answers, except when ``CI`` is set: then a missing server
+fails the run, so CI can never go green by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from mailer.config import Settings, load_settings
+from mailer.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get(
+    "MAILER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` unless running in CI, where the lack is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI requires this: {reason}")
+    pytest.skip(reason)
+
+
+_pg_ok: bool | None = None
+
+
+def postgres_available() -> bool:
+    global _pg_ok
+    if _pg_ok is None:
+        try:
+            eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+            with eng.connect() as conn:
+                conn.execute(text("select 1"))
+            eng.dispose()
+            _pg_ok = True
+        except Exception:
+            _pg_ok = False
+    return _pg_ok
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a throwaway project under ``tmp_path`` (SQLite, outbox)."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f"""
+[paths]
+issues_dir = "{ROOT / "issues"}"
+lists_dir = "lists"
+templates_dir = "{ROOT / "templates"}"
+[site]
+secret_key = "test-secret-key-0123456789"
+base_url = "https://news.example.org"
+""",
+        encoding="utf-8",
+    )
+    (tmp_path / "lists").mkdir()
+    return load_settings(cfg, environ={})
+
+
+def _pg_database() -> Iterator[str]:
+    need(postgres_available(), f"no PostgreSQL server at {PG_ADMIN_URL}")
+    name = f"mailer_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mailer.db'}"
+    else:
+        yield from _pg_database()
+
+
+@pytest.fixture
+def db(db_url: str, settings: Settings) -> Iterator[Database]:
+    """A migrated database (SQLite and PostgreSQL), with ``settings`` pointing at it."""
+    settings.database.url = db_url
+    database = Database(db_url)
+    database.upgrade()
+    yield database
+    database.dispose()
