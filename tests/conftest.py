@@ -103,3 +103,27 @@ def db(db_url: str, settings: Settings) -> Iterator[Database]:
     database.upgrade()
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def config_file(settings: Settings) -> Path:
+    """A config file matching ``settings`` (database included) for CLI runs."""
+    path = settings.base_dir / "config.toml"
+    text = path.read_text(encoding="utf-8")
+    if "[database]" not in text:
+        text += f'\n[database]\nurl = "{settings.database.url}"\n'
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def mailer_cli(config_file: Path):  # type: ignore[no-untyped-def]
+    """Run ``mailer --config <tmp config> ARGS…`` in-process; returns click's Result."""
+    from click.testing import CliRunner
+
+    from mailer.cli import cli
+
+    def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, ["--config", str(config_file), *args], input=input)
+
+    return run

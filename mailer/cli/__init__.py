@@ -17,10 +17,11 @@ import click
 
 from mailer import __version__
 from mailer.config import Settings, load_settings
+from mailer.db import Database
 from mailer.errors import MailerError
 
 # One module per stage; each exposes ``commands``, a list of click commands.
-COMMAND_MODULES = ["compose", "lists", "deliver", "events", "web"]
+COMMAND_MODULES = ["db", "compose", "lists", "deliver", "events", "web"]
 
 
 class AppContext:
@@ -29,12 +30,20 @@ class AppContext:
     def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
         self._settings: Settings | None = None
+        self._database: Database | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config_path)
         return self._settings
+
+    @property
+    def database(self) -> Database:
+        """The configured database (not migrated: commands that need tables say so)."""
+        if self._database is None:
+            self._database = Database.from_settings(self.settings)
+        return self._database
 
 
 pass_app = click.make_pass_decorator(AppContext)
