@@ -107,23 +107,26 @@ def db(db_url: str, settings: Settings) -> Iterator[Database]:
 
 @pytest.fixture
 def config_file(settings: Settings) -> Path:
-    """A config file matching ``settings`` (database included) for CLI runs."""
-    path = settings.base_dir / "config.toml"
-    text = path.read_text(encoding="utf-8")
-    if "[database]" not in text:
-        text += f'\n[database]\nurl = "{settings.database.url}"\n'
-        path.write_text(text, encoding="utf-8")
-    return path
+    """The config file behind ``settings``; CLI runs keep its database in step."""
+    return settings.base_dir / "config.toml"
+
+
+def _sync_database(config_file: Path, settings: Settings) -> None:
+    # The ``db`` fixture may set the URL after the file was written.
+    text = config_file.read_text(encoding="utf-8").split("\n[database]\n")[0]
+    text += f'\n[database]\nurl = "{settings.database.url}"\n'
+    config_file.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture
-def mailer_cli(config_file: Path):  # type: ignore[no-untyped-def]
+def mailer_cli(config_file: Path, settings: Settings):  # type: ignore[no-untyped-def]
     """Run ``mailer --config <tmp config> ARGS…`` in-process; returns click's Result."""
     from click.testing import CliRunner
 
     from mailer.cli import cli
 
     def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        _sync_database(config_file, settings)
         return CliRunner().invoke(cli, ["--config", str(config_file), *args], input=input)
 
     return run
