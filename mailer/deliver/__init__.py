@@ -1,0 +1,1 @@
+"""Delivery: sends, personalisation, MIME messages, transports and the worker."""

@@ -1,0 +1,59 @@
+"""The one small interface every transport implements.
+
+The delivery engine hands a transport fully built message bytes and learns one
+of three outcomes: accepted (maybe with the provider's message id), a temporary
+failure (retry later), or a permanent failure (that recipient failed). A
+``SendingPaused`` error means the provider refuses all sending (SES account
+paused or suspended): the engine pauses the whole send instead of burning
+through the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from mailer.errors import DeliveryError
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message ready for the wire."""
+
+    sender: str  # envelope sender (MAIL FROM / SES FromEmailAddress)
+    recipient: str  # envelope recipient
+    data: bytes  # the complete RFC 5322 message, CRLF line endings
+    tags: dict[str, str] = field(default_factory=dict)  # provider tags (SES)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a transport reports for an accepted message."""
+
+    provider_message_id: str | None = None
+
+
+class TemporaryFailure(DeliveryError):
+    """The provider asked us to try again later (4xx, throttling)."""
+
+
+class PermanentFailure(DeliveryError):
+    """The provider refused this recipient for good (5xx, MessageRejected)."""
+
+
+class SendingPaused(DeliveryError):
+    """The provider refuses all sending until the operator acts."""
+
+
+class Transport(Protocol):
+    """Delivers messages. Implementations must be safe to call from several threads."""
+
+    name: str
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        """Deliver one message or raise one of the failures above."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and other resources."""
+        ...
