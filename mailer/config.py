@@ -90,7 +90,9 @@ class DeliverySettings(Section):
         200, ge=1, le=10_000, description="Recipients claimed per batch (bounds uncertain ones)."
     )
     lease_seconds: int = Field(
-        300, ge=10, description="How long a claimed batch stays with a worker before others take it."
+        300,
+        ge=10,
+        description="How long a claimed batch stays with a worker before others take it.",
     )
     threads: int = Field(4, ge=1, le=64, description="Delivery threads per worker.")
     max_attempts: int = Field(
@@ -103,9 +105,7 @@ class DeliverySettings(Section):
 class SmtpSettings(Section):
     host: str = Field("127.0.0.1", description="SMTP server host.")
     port: int = Field(25, description="SMTP server port.")
-    security: Literal["none", "starttls", "ssl"] = Field(
-        "none", description="Connection security."
-    )
+    security: Literal["none", "starttls", "ssl"] = Field("none", description="Connection security.")
     username: str = Field("", description="Login user (empty: no AUTH).")
     password: SecretStr = Field(SecretStr(""), description="Login password.")
     connections: int = Field(4, ge=1, le=64, description="Persistent connections in the pool.")

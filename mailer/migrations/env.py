@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from mailer.db import make_engine
 from mailer.db.models import Base
 
