@@ -151,6 +151,16 @@ class WebSettings(Section):
         10, ge=1, description="Subscribe form posts allowed per client address per minute."
     )
     secure_cookies: bool = Field(False, description="Mark session cookies Secure (HTTPS only).")
+    session_hours: int = Field(
+        12, ge=1, description="How long an editor stays logged in without activity."
+    )
+    login_per_minute: int = Field(
+        10, ge=1, description="Login attempts allowed per client address per minute."
+    )
+    users: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Logins from configuration: name = argon2 hash (`mailer users hash`).",
+    )
 
 
 class Settings(Section):
