@@ -33,7 +33,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime()}
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime()}  # noqa: RUF012
 
 
 class SubscriptionStatus:
@@ -100,10 +100,12 @@ class Subscriber(Base):
     __tablename__ = "subscribers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    # sha256 of the normalised address: joins with suppressions, which keep
-    # only the hash once a person is forgotten.
-    email_hash: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    # sha256 of the normalised, lower-cased address: the identity of a person
+    # (``Foo@x.org`` and ``foo@x.org`` are one subscriber), the conflict target
+    # of imports, and the join key with suppressions, which keep only the hash
+    # once a person is forgotten.
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(100), default="")

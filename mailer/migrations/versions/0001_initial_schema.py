@@ -45,11 +45,10 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=100), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('email')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_subscribers_email_hash'), ['email_hash'], unique=False)
+        batch_op.create_index(batch_op.f('ix_subscribers_email_hash'), ['email_hash'], unique=True)
 
     op.create_table('suppressions',
     sa.Column('email_hash', sa.String(length=64), nullable=False),
