@@ -57,3 +57,11 @@ class Transport(Protocol):
     def close(self) -> None:
         """Release connections and other resources."""
         ...
+
+
+class UncertainDelivery(DeliveryError):
+    """The connection broke after the message was handed over: it may have gone out.
+
+    The engine records the recipient as ``uncertain`` and never re-sends it
+    silently.
+    """

@@ -1,0 +1,158 @@
+"""Helpers for delivery tests: a recording SMTP handler, lists with subscribers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+
+from mailer.config import Settings
+from mailer.db import Database, email_hash, utcnow
+from mailer.db.models import MailingList, Subscriber, Subscription, SubscriptionStatus
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Recorded:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+@dataclass
+class RecordingHandler:
+    """Records every message; optional faults keyed by recipient address."""
+
+    messages: list[Recorded] = field(default_factory=list)
+    # address -> list of replies to give at RCPT, consumed one per attempt
+    rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
+    drop_every: int = 0  # drop the connection at MAIL FROM every Nth transaction
+    transactions: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        with self.lock:
+            self.transactions += 1
+            drop = self.drop_every and self.transactions % self.drop_every == 0
+        if drop:
+            server.transport.close()
+            return "421 gone"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        with self.lock:
+            replies = self.rcpt_replies.get(address)
+            if replies:
+                return replies.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.messages.append(
+                Recorded(
+                    envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)
+                )
+            )
+        return "250 Message accepted"
+
+    def count_by_recipient(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self.lock:
+            for m in self.messages:
+                for r in m.recipients:
+                    out[r] = out.get(r, 0) + 1
+        return out
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: RecordingHandler
+
+
+def use_smtp(settings: Settings, server: SmtpServer, connections: int = 2) -> None:
+    settings.delivery.transport = "smtp"
+    settings.smtp.host = server.host
+    settings.smtp.port = server.port
+    settings.smtp.connections = connections
+    settings.smtp.timeout = 10
+
+
+def make_list(
+    database: Database,
+    slug: str = "weekly",
+    count: int = 10,
+    *,
+    names: list[str] | None = None,
+    attributes: list[dict[str, Any]] | None = None,
+    status: str = SubscriptionStatus.ACTIVE,
+) -> tuple[int, list[str]]:
+    """A list with ``count`` subscribers (set-based inserts); returns (list id, emails)."""
+    now = utcnow()
+    emails = [f"reader{i}@{slug}.example.org" for i in range(count)]
+    with database.session() as session:
+        ml = MailingList(
+            slug=slug,
+            name=f"The {slug.title()} Letter",
+            from_name="Example News",
+            from_email=f"news@{slug}.example.org",
+            reply_to=f"editor@{slug}.example.org",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ml)
+        session.flush()
+        list_id = ml.id
+        existing = {
+            e for (e,) in session.query(Subscriber.email).filter(Subscriber.email.in_(emails)).all()
+        }
+        rows = [
+            {
+                "email": e,
+                "email_hash": email_hash(e),
+                "name": (names[i] if names else f"Reader {i}"),
+                "attributes": (attributes[i] if attributes else {"city": f"City {i}"}),
+                "source": "test",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, e in enumerate(emails)
+            if e not in existing
+        ]
+        if rows:
+            session.execute(insert(Subscriber), rows)
+        ids = dict(
+            session.query(Subscriber.email, Subscriber.id)
+            .filter(Subscriber.email.in_(emails))
+            .all()
+        )
+        session.execute(
+            insert(Subscription),
+            [
+                {
+                    "list_id": list_id,
+                    "subscriber_id": ids[e],
+                    "status": status,
+                    "status_reason": "",
+                    "status_changed_at": now,
+                    "created_at": now,
+                }
+                for e in emails
+            ],
+        )
+    return list_id, emails
