@@ -194,6 +194,9 @@ class Recipient(Base):
         BigId, ForeignKey("subscribers.id", ondelete="SET NULL"), default=None, index=True
     )
     email: Mapped[str] = mapped_column(String(320))
+    # Frozen with the address: unsubscribe links and suppression checks use it
+    # even after the subscriber row is gone.
+    email_hash: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(20), default=RecipientStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
