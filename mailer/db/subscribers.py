@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, not_, or_, select, update
@@ -260,6 +260,65 @@ def set_subscription(
     return row
 
 
+def claim_confirmation(
+    session: Session, list_id: int, subscriber_id: int, now: datetime, window: timedelta
+) -> bool:
+    """Record that a confirmation email goes out now; False if one went out within ``window``.
+
+    Creates an unconfirmed subscription when there is none; an existing one
+    keeps its status (an unsubscribed person stays unsubscribed until they
+    click). A single conditional statement, so two concurrent sign-ups for one
+    address send one email.
+    """
+    inserted = session.execute(
+        insert_for(session, Subscription)
+        .values(
+            list_id=list_id,
+            subscriber_id=subscriber_id,
+            status=Status.UNCONFIRMED,
+            status_reason="awaiting confirmation",
+            status_changed_at=now,
+            created_at=now,
+            confirm_sent_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["list_id", "subscriber_id"])
+        .returning(Subscription.subscriber_id)
+    ).scalar()
+    if inserted is not None:
+        return True
+    result = session.execute(
+        update(Subscription)
+        .where(
+            Subscription.list_id == list_id,
+            Subscription.subscriber_id == subscriber_id,
+            Subscription.status != Status.ACTIVE,
+            or_(
+                Subscription.confirm_sent_at.is_(None),
+                Subscription.confirm_sent_at <= now - window,
+            ),
+        )
+        .values(confirm_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_confirmation(
+    session: Session, list_id: int, subscriber_id: int, sent_at: datetime
+) -> None:
+    """Forget a confirmation claimed at ``sent_at`` that could not be sent."""
+    session.execute(
+        update(Subscription)
+        .where(
+            Subscription.list_id == list_id,
+            Subscription.subscriber_id == subscriber_id,
+            Subscription.confirm_sent_at == sent_at,
+        )
+        .values(confirm_sent_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def unsubscribe(
     session: Session, list_id_or_slug: int | str, subscriber: Subscriber | str, reason: str
 ) -> bool:
@@ -476,7 +535,7 @@ def export_page(
     if status is not None:
         conds.append(Subscription.status == status)
     if status == Status.ACTIVE:
-        conds.append(not_(_suppressed_clause()))
+        conds.append(Suppression.email_hash.is_(None))
     stmt = (
         select(
             Subscriber.id,

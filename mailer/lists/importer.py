@@ -1,0 +1,392 @@
+"""CSV import: ``mailer subscribers import FILE.csv --list SLUG``.
+
+The file is streamed (``csv`` over a text stream, a batch of rows in memory at
+a time). The header maps columns: ``email`` is required, ``name`` fills the
+subscriber's name, every other column becomes an attribute. Bad rows are
+reported with their line number and reason and written to a rejects CSV; all
+good rows are kept.
+
+The import is **atomic**: it runs in one database transaction, committed only
+after the last row. A file-level problem found anywhere (wrong encoding, a
+binary file, an absurdly long line, no email column) rolls everything back, so
+the database is either untouched or holds the whole file. ``--dry-run`` runs
+the same import and rolls back, so its counts are exact. Imports take turns
+(a lock held for the transaction), so two at once create no duplicates.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from mailer.config import Settings
+from mailer.db import Database, email_hash, utcnow
+from mailer.db import imports as sql
+from mailer.db import subscribers as store
+from mailer.db.models import SubscriptionStatus as Status
+from mailer.errors import Problem, ValidationError
+from mailer.lists.addresses import InvalidEmail, normalise_email
+
+MAX_LINE_CHARS = 1_000_000
+BATCH_ROWS = 5000
+EMAIL_HEADERS = ("email", "e-mail", "email address", "e-mail address", "email_address", "mail")
+NAME_HEADERS = ("name", "full name", "full_name")
+# Bookkeeping columns of ``mailer subscribers export``: an exported file can be
+# imported again without these turning into attributes.
+EXPORT_ONLY_HEADERS = (
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "created_at",
+    "source",
+    "suppressed",
+)
+MAX_NAME = 200
+MAX_ATTRIBUTE_KEY = 100
+
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_CHARS))
+
+
+class ImportFileError(ValidationError):
+    """The file as a whole cannot be imported; nothing was written."""
+
+    def __init__(self, file: Path, where: str, message: str) -> None:
+        super().__init__([Problem(str(file), where, message)])
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int
+    reason: str
+    values: list[str]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do)."""
+
+    file: Path
+    list_slug: str
+    dry_run: bool
+    rows: int = 0  # data rows read (blank lines not counted)
+    added: int = 0
+    already: int = 0
+    kept_unsubscribed: int = 0
+    suppressed: int = 0
+    duplicates: int = 0  # rows merged into an earlier row for the same address
+    created_people: int = 0
+    updated_people: int = 0
+    rejected: int = 0
+    rejects_file: Path | None = None
+    columns: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        verb = "would add" if self.dry_run else "added"
+        parts = [
+            f"{self.rows} rows read",
+            f"{verb} {self.added} to {self.list_slug}",
+            f"{self.already} already subscribed",
+            f"{self.kept_unsubscribed} unsubscribed (left unsubscribed)",
+            f"{self.suppressed} suppressed (skipped)",
+            f"{self.duplicates} duplicates merged",
+            f"{self.updated_people} people updated",
+            f"{self.rejected} rejected",
+        ]
+        return ", ".join(parts)
+
+
+def _sniff_bytes(path: Path, head: bytes) -> None:
+    if not head:
+        raise ImportFileError(path, "", "the file is empty")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(path, "", "the file is UTF-16 text; save it as UTF-8 CSV")
+    if b"\x00" in head:
+        raise ImportFileError(
+            path, "", "this is a binary file (it contains NUL bytes), not CSV text"
+        )
+
+
+def _lines(path: Path, raw: IO[bytes], encoding: str, counter: list[int]) -> Iterator[str]:
+    """The file's lines, decoded one by one (so an encoding error names its line).
+
+    Refuses any line longer than ``MAX_LINE_CHARS``.
+    """
+    while True:
+        data = raw.readline(MAX_LINE_CHARS + 1)
+        if not data:
+            return
+        counter[0] += 1
+        if len(data) > MAX_LINE_CHARS and not data.endswith(b"\n"):
+            raise ImportFileError(
+                path,
+                f"line {counter[0]}",
+                f"longer than {MAX_LINE_CHARS:,} bytes: this does not look like a subscriber CSV",
+            )
+        if counter[0] == 1 and encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]  # the byte-order mark Excel writes
+        try:
+            yield data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                path,
+                f"line {counter[0]}",
+                f"not valid {encoding} text (byte 0x{data[exc.start]:02x} at column "
+                f"{exc.start + 1}); save the file as UTF-8, or pass --encoding (e.g. latin-1)",
+            ) from exc
+
+
+def _delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+@dataclass(frozen=True)
+class _Columns:
+    names: list[str]
+    email: int
+    name: int | None
+    attributes: list[tuple[int, str]]
+
+
+def _columns(path: Path, header: list[str]) -> _Columns:
+    names = [h.strip() for h in header]
+    lowered = [n.lower() for n in names]
+    for i, n in enumerate(names):
+        if not n:
+            raise ImportFileError(path, "header", f"column {i + 1} has no name")
+        if lowered.index(n.lower()) != i:
+            raise ImportFileError(path, "header", f"column {n!r} appears twice")
+        if len(n) > MAX_ATTRIBUTE_KEY:
+            raise ImportFileError(
+                path, "header", f"column {i + 1}: name longer than {MAX_ATTRIBUTE_KEY}"
+            )
+    email = next((lowered.index(h) for h in EMAIL_HEADERS if h in lowered), None)
+    if email is None:
+        shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
+        raise ImportFileError(
+            path, "header", f"no email column (the header is: {shown}); name one column 'email'"
+        )
+    name = next((lowered.index(h) for h in NAME_HEADERS if h in lowered), None)
+    attributes = [
+        (i, n)
+        for i, n in enumerate(names)
+        if i not in (email, name) and n.lower() not in EXPORT_ONLY_HEADERS
+    ]
+    return _Columns(names, email, name, attributes)
+
+
+ProgressFn = Callable[[int, int], None]  # (bytes read, total bytes)
+RejectFn = Callable[[Reject], None]
+
+
+def import_csv(
+    db: Database,
+    settings: Settings,
+    path: Path,
+    list_slug: str,
+    *,
+    dry_run: bool = False,
+    encoding: str = "utf-8",
+    rejects_path: Path | None = None,
+    on_reject: RejectFn | None = None,
+    on_progress: ProgressFn | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> ImportReport:
+    """Import subscribers from a CSV file into a list, atomically (see the module doc)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFileError(path, "", "file not found")
+    report = ImportReport(file=path, list_slug=list_slug, dry_run=dry_run)
+    rejects = _RejectWriter(rejects_path or default_rejects_path(settings, path))
+    total = path.stat().st_size
+    check = settings.lists.check_deliverability
+    enc = _codec(path, encoding)
+    now = utcnow()
+    source = f"import:{path.name}"[:100]
+    raw = path.open("rb")
+    try:
+        _sniff_bytes(path, raw.read(8192))
+        raw.seek(0)
+        counter = [0]
+        lines = _lines(path, raw, enc, counter)
+        first = next(lines, None)
+        if first is None or not first.strip():
+            raise ImportFileError(path, "line 1", "the header line is empty (or the file is)")
+        reader = csv.reader(_chain(first, lines), delimiter=_delimiter(first))
+        cols = _columns(path, _next_record(path, reader, counter) or [])
+        report.columns = cols.names
+        rejects.header = cols.names
+        with db.session() as session:
+            lst = store.get_list(session, list_slug)
+            sql.lock_for_import(session, lst.id)
+            batch: dict[str, sql.ImportRow] = {}
+            while True:
+                start = counter[0] + 1
+                values = _next_record(path, reader, counter)
+                if values is None:
+                    break
+                if not any(v.strip() for v in values):
+                    continue  # blank line or a row of empty cells
+                report.rows += 1
+                row_or_reason = _parse_row(cols, values, start, check)
+                if isinstance(row_or_reason, str):
+                    report.rejected += 1
+                    reject = Reject(start, row_or_reason, values)
+                    rejects.write(reject)
+                    if on_reject:
+                        on_reject(reject)
+                    continue
+                row = row_or_reason
+                earlier = batch.get(row.email_hash)
+                if earlier is not None:
+                    report.duplicates += 1
+                    earlier.name = row.name or earlier.name
+                    earlier.attributes.update(row.attributes)
+                    continue
+                batch[row.email_hash] = row
+                if len(batch) >= batch_rows:
+                    _flush(session, lst.id, batch, report, rejects, on_reject, source, now)
+                    if on_progress:
+                        on_progress(raw.tell(), total)
+            _flush(session, lst.id, batch, report, rejects, on_reject, source, now)
+            if on_progress:
+                on_progress(total, total)
+            if dry_run:
+                session.rollback()
+    except BaseException:
+        rejects.discard()
+        raise
+    finally:
+        raw.close()
+    report.rejects_file = rejects.finish()
+    return report
+
+
+def _codec(path: Path, encoding: str) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise ImportFileError(path, "", f"unknown encoding {encoding!r}") from exc
+    if "\n,".encode(name) != b"\n,":
+        raise ImportFileError(path, "", f"{encoding} is not supported; save the file as UTF-8")
+    return "utf-8" if name == "utf-8" else name
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _next_record(path: Path, reader: Any, counter: list[int]) -> list[str] | None:
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        why = str(exc)
+        if "NUL" in why:
+            why = "contains NUL bytes: binary data, not CSV text"
+        raise ImportFileError(path, f"line {counter[0]}", f"unreadable CSV: {why}") from exc
+
+
+def _parse_row(cols: _Columns, values: list[str], line: int, check: bool) -> sql.ImportRow | str:
+    if len(values) > len(cols.names):
+        return f"{len(values)} fields but the header has {len(cols.names)}"
+    raw_email = values[cols.email] if cols.email < len(values) else ""
+    if not raw_email.strip():
+        return "the email is empty"
+    try:
+        address = normalise_email(raw_email, check_deliverability=check)
+    except InvalidEmail as exc:
+        return exc.message
+    name = values[cols.name].strip() if cols.name is not None and cols.name < len(values) else ""
+    if len(name) > MAX_NAME:
+        return f"the name is longer than {MAX_NAME} characters"
+    attributes = {
+        key: values[i].strip()
+        for i, key in cols.attributes
+        if i < len(values) and values[i].strip()
+    }
+    return sql.ImportRow(line, address, email_hash(address), name, attributes, values)
+
+
+def _flush(
+    session: Any,
+    list_id: int,
+    batch: dict[str, sql.ImportRow],
+    report: ImportReport,
+    rejects: _RejectWriter,
+    on_reject: RejectFn | None,
+    source: str,
+    now: Any,
+) -> None:
+    if not batch:
+        return
+    counts = sql.merge_batch(
+        session,
+        list_id,
+        list(batch.values()),
+        status=Status.ACTIVE,
+        reason=source,
+        source=source,
+        now=now,
+    )
+    batch.clear()
+    report.added += counts.added
+    report.already += counts.already
+    report.kept_unsubscribed += counts.kept_unsubscribed
+    report.created_people += counts.created_people
+    report.updated_people += counts.updated_people
+    for row, why in counts.suppressed:
+        report.suppressed += 1
+        reject = Reject(row.line, f"suppressed ({why}): never mailed, not added", row.values)
+        rejects.write(reject)
+        if on_reject:
+            on_reject(reject)
+
+
+def default_rejects_path(settings: Settings, source: Path) -> Path:
+    """Where rejected rows go unless ``--rejects`` says otherwise."""
+    return settings.path(settings.paths.var_dir) / "rejects" / f"{source.stem}.rejects.csv"
+
+
+class _RejectWriter:
+    """Writes rejected rows (line, reason, original columns) as they come.
+
+    Written to a temporary file renamed at the end, so a failed import leaves
+    no misleading rejects file behind; none is created when nothing is rejected.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.header: list[str] = []
+        self._tmp = path.with_name(path.name + ".part")
+        self._fh: IO[str] | None = None
+        self._writer: Any = None
+
+    def write(self, reject: Reject) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self._tmp.open("w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(["line", "reason", *self.header])
+        self._writer.writerow([reject.line, reject.reason, *reject.values])
+
+    def finish(self) -> Path | None:
+        if self._fh is None:
+            return None
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._tmp.unlink(missing_ok=True)
+            self._fh = None

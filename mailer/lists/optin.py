@@ -1,0 +1,223 @@
+"""Subscribing, double opt-in confirmation and unsubscribing by link.
+
+These are what the web app calls. Two privacy rules shape them: the outcome a
+visitor sees never reveals whether an address was already on the list,
+unsubscribed or suppressed; and nobody but the address owner can turn an
+unsubscribed or suppressed address back on. A subscribe form post for an
+unsubscribed address therefore only sends a confirmation (even on single
+opt-in lists); the owner clicking it is the new explicit subscribe.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from mailer import links
+from mailer.config import Settings
+from mailer.db import Database, email_hash, utcnow
+from mailer.db import subscribers as store
+from mailer.db.models import MailingList
+from mailer.db.models import SubscriptionStatus as Status
+from mailer.errors import NotFoundError
+from mailer.lists.addresses import normalise_email
+
+log = logging.getLogger(__name__)
+
+
+class SubscribeOutcome(StrEnum):
+    """What the subscribe page may tell the visitor; nothing more."""
+
+    CONFIRMATION_SENT = "confirmation_sent"  # "check your inbox"
+    SUBSCRIBED = "subscribed"  # single opt-in: "you are subscribed"
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    list_slug: str
+    list_name: str
+    already: bool  # the subscription was active before this click
+
+
+@dataclass(frozen=True)
+class UnsubscribeResult:
+    list_slug: str
+    list_name: str
+    changed: bool  # False: was not subscribed (already unsubscribed, forgotten…)
+
+
+def subscribe(
+    db: Database,
+    settings: Settings,
+    list_slug: str,
+    email: str,
+    name: str = "",
+    attributes: dict[str, Any] | None = None,
+    source: str = "web",
+    *,
+    double_opt_in: bool | None = None,
+) -> SubscribeOutcome:
+    """Subscribe ``email`` to a list the way a sign-up form does.
+
+    Double opt-in lists (or ``double_opt_in=True``) record an unconfirmed
+    subscription and mail a confirmation link, at most once per address per
+    ``lists.confirm_resend_minutes``. Single opt-in lists activate at once.
+    Raises ``InvalidEmail`` for a bad address and ``NotFoundError`` for an
+    unknown list; every other case returns the same outcome for the list's
+    mode, whatever the address's history.
+    """
+    address = normalise_email(email, check_deliverability=settings.lists.check_deliverability)
+    now = utcnow()
+    window = timedelta(minutes=settings.lists.confirm_resend_minutes)
+    with db.session() as session:
+        lst = store.get_list(session, list_slug)
+        confirm = lst.double_opt_in if double_opt_in is None else double_opt_in
+        quiet = SubscribeOutcome.CONFIRMATION_SENT if confirm else SubscribeOutcome.SUBSCRIBED
+        if store.is_suppressed(session, address):
+            log.info("subscribe to %s refused: address suppressed", lst.slug)
+            return quiet
+        # A form never overwrites what we know about an existing person: anyone
+        # can type anyone's address.
+        sub = store.find_subscriber(session, address)
+        if sub is None:
+            sub = store.upsert_subscriber(
+                session, address, name=name, attributes=attributes, source=source
+            )
+        current = store.get_subscription(session, lst.id, sub.id)
+        if current is not None and current.status == Status.ACTIVE:
+            return quiet
+        if not confirm and current is None:
+            store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, f"subscribed ({source})")
+            return SubscribeOutcome.SUBSCRIBED
+        if not store.claim_confirmation(session, lst.id, sub.id, now, window):
+            log.info("confirmation to %s not resent: sent less than %s ago", lst.slug, window)
+            return quiet
+        list_data = _ListData.of(lst)
+    try:
+        send_confirmation(settings, list_data, address)
+    except Exception:
+        # Let the visitor retry at once rather than after the resend window.
+        with db.session() as session:
+            store.release_confirmation(session, list_data.id, sub.id, now)
+        raise
+    return quiet
+
+
+@dataclass(frozen=True)
+class _ListData:
+    id: int
+    slug: str
+    name: str
+    language: str
+    from_name: str
+    from_email: str
+    reply_to: str
+
+    @classmethod
+    def of(cls, lst: MailingList) -> _ListData:
+        return cls(
+            lst.id, lst.slug, lst.name, lst.language, lst.from_name, lst.from_email, lst.reply_to
+        )
+
+
+def send_confirmation(settings: Settings, lst: _ListData, address: str) -> None:
+    """Compose the confirmation email with the issue pipeline and send it now."""
+    # Imported here: composing pulls in the MJML/premailer stack, which the
+    # rest of this module (and the web app's unsubscribe path) does not need.
+    from mailer.compose import render_system_email
+    from mailer.deliver.single import send_single
+
+    token = links.make_confirm_token(settings, lst.slug, email_hash(address))
+    subject, html, text = render_system_email(
+        "confirm",
+        lst.language,
+        {"list_name": lst.name, "confirm_url": links.confirm_url(settings, token)},
+        settings,
+    )
+    send_single(
+        settings,
+        to=address,
+        from_name=lst.from_name,
+        from_email=lst.from_email,
+        reply_to=lst.reply_to,
+        subject=subject,
+        html=html,
+        text=text,
+    )
+
+
+def confirm(db: Database, settings: Settings, token: str) -> ConfirmResult:
+    """Activate the subscription a confirmation link stands for.
+
+    Raises ``links.InvalidToken`` for a forged, damaged or expired link, and for
+    one that no longer applies: the person was forgotten or suppressed, or
+    unsubscribed after the link was sent.
+    """
+    data = links.read_confirm_token(settings, token)
+    gone = links.InvalidToken("This confirmation link is no longer valid. Please subscribe again.")
+    with db.session() as session:
+        try:
+            lst = store.get_list(session, data.list_slug)
+        except NotFoundError:
+            raise gone from None
+        sub = store.find_subscriber_by_hash(session, data.email_hash)
+        if sub is None or store.is_suppressed(session, sub.email):
+            raise gone
+        current = store.get_subscription(session, lst.id, sub.id)
+        if current is None:
+            raise gone
+        if current.status == Status.ACTIVE:
+            return ConfirmResult(lst.slug, lst.name, already=True)
+        if current.status == Status.UNSUBSCRIBED and (
+            current.confirm_sent_at is None or current.confirm_sent_at < current.status_changed_at
+        ):
+            raise gone
+        store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "confirmed")
+        return ConfirmResult(lst.slug, lst.name, already=False)
+
+
+def unsubscribe_by_token(
+    db: Database, token: links.ListToken, reason: str = "unsubscribe link"
+) -> UnsubscribeResult:
+    """Unsubscribe the address a signed link names from its list (idempotent).
+
+    The caller verifies the token (``links.read_token``). Raises
+    ``NotFoundError`` only when the list itself no longer exists.
+    """
+    with db.session() as session:
+        lst = store.get_list(session, token.list_slug)
+        changed = store.unsubscribe(session, lst.id, token.email_hash, reason)
+        return UnsubscribeResult(lst.slug, lst.name, changed)
+
+
+def resubscribe_by_token(db: Database, token: links.ListToken) -> UnsubscribeResult:
+    """Undo an unsubscribe from the same signed link ("I clicked by mistake").
+
+    Only the holder of the link (the address owner) can do this, so it counts
+    as an explicit subscribe; a suppressed or forgotten address stays off.
+    Returns ``changed=False`` when nothing was reactivated.
+    """
+    with db.session() as session:
+        lst = store.get_list(session, token.list_slug)
+        sub = store.find_subscriber_by_hash(session, token.email_hash)
+        if sub is None or store.is_suppressed(session, sub.email):
+            return UnsubscribeResult(lst.slug, lst.name, False)
+        current = store.get_subscription(session, lst.id, sub.id)
+        if current is None or current.status != Status.UNSUBSCRIBED:
+            return UnsubscribeResult(lst.slug, lst.name, False)
+        store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "resubscribed by link")
+        return UnsubscribeResult(lst.slug, lst.name, True)
+
+
+def subscription_status(db: Database, token: links.ListToken) -> str | None:
+    """The status of the subscription a link names ("active"…), or None if there is none."""
+    with db.session() as session:
+        lst = store.get_list(session, token.list_slug)
+        sub = store.find_subscriber_by_hash(session, token.email_hash)
+        if sub is None:
+            return None
+        current = store.get_subscription(session, lst.id, sub.id)
+        return None if current is None else current.status
