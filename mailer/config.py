@@ -59,6 +59,10 @@ class ComposeSettings(Section):
     max_html_bytes: int = Field(
         102_000, description="Lint warning threshold: Gmail clips messages above ~102 KB."
     )
+    postal_address: str = Field(
+        "",
+        description="Sender's postal address for footers when neither list nor issue gives one.",
+    )
 
 
 class DatabaseSettings(Section):
@@ -134,8 +138,11 @@ class EventSettings(Section):
         default_factory=list, description="SNS topics whose messages the webhook accepts."
     )
     cert_url_pattern: str = Field(
-        r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[^?#]+\.pem$",
-        description="Allowed SigningCertURL/SubscribeURL pattern. Change only for tests.",
+        r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$",
+        description=(
+            "Allowed host[:port] of SigningCertURL and SubscribeURL (https and the "
+            "/SimpleNotificationService-*.pem path are always required). Change only for tests."
+        ),
     )
     soft_bounce_limit: int = Field(
         3, ge=1, description="Transient bounces within the window that suppress an address."

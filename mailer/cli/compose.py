@@ -1,7 +1,81 @@
-"""CLI commands of the compose stage."""
+"""CLI commands of the compose stage: check, build, schema."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
 import click
 
+from mailer.cli import AppContext, pass_app
+from mailer.compose import LintFailed, LintResult, build_issue
+from mailer.content import check_issue, issue_schema, resolve_issue_path
+from mailer.content.loader import display
+from mailer.errors import MailerError, ValidationError
+
 commands: list[click.Command] = []
+
+
+def _count(items: Sequence[object], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _echo_lint(results: list[LintResult]) -> None:
+    for result in results:
+        click.echo(str(result), err=result.level == "error")
+
+
+@click.command("check")
+@click.argument("issue")
+@pass_app
+def check(app: AppContext, issue: str) -> None:
+    """Validate ISSUE (a folder, its issue.toml, or a slug) and list every problem."""
+    path = resolve_issue_path(issue, app.settings)
+    problems = check_issue(path, app.settings)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise MailerError(_count(problems, "problem") + f" in {display(path)}")
+    click.echo(f"{display(path)}: ok")
+
+
+@click.command("build")
+@click.argument("issue")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: <paths.build_dir>/<slug>].",
+)
+@pass_app
+def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
+    """Compose ISSUE into email.html, email.txt and its web pages; print the lint report."""
+    path = resolve_issue_path(issue, app.settings)
+    try:
+        result = build_issue(path, out_dir, app.settings)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise MailerError(_count(exc.problems, "problem") + f" in {display(path)}") from exc
+    except LintFailed as exc:
+        _echo_lint(exc.results)
+        errors = [r for r in exc.results if r.level == "error"]
+        raise MailerError(_count(errors, "lint error") + "; nothing written") from exc
+    composed = result.composed
+    _echo_lint(composed.lint)
+    html_kb = len(composed.html.encode("utf-8")) / 1000
+    click.echo(
+        f"built {composed.slug} into {display(result.out_dir)}/: email.html ({html_kb:.1f} KB), "
+        f"email.txt, web/ ({len(result.files) - 2} pages); " + _count(composed.warnings, "warning")
+    )
+
+
+@click.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of issue.toml."""
+    click.echo(json.dumps(issue_schema(), indent=2, ensure_ascii=False))
+
+
+commands.extend([check, build, schema])

@@ -1,0 +1,220 @@
+"""What templates see: the issue turned into plain view objects.
+
+Everything a template needs is computed here (teasers, Markdown rendered to
+HTML and to text, "Read more" targets, the date in the issue's language), so
+templates stay declarative and both the HTML and the text part show the same
+content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+from mailer import links
+from mailer.compose import placeholders
+from mailer.compose.i18n import long_date
+from mailer.config import Settings
+from mailer.content import markdown
+from mailer.content.model import Brief, Feature, Image, Issue
+from mailer.content.teaser import excerpt
+
+DEFAULT_ACCENT = "#1a56a0"
+
+
+class _Attributes:
+    """``subscriber.attributes.city`` renders the placeholder delivery fills in."""
+
+    def __getattr__(self, key: str) -> str:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return placeholders.attribute(key)
+
+    def __getitem__(self, key: str) -> str:
+        return placeholders.attribute(key)
+
+
+class SubscriberPlaceholders:
+    """The ``subscriber`` object of templates: each field is a per-recipient placeholder."""
+
+    name = placeholders.SUBSCRIBER_NAME
+    email = placeholders.SUBSCRIBER_EMAIL
+    attributes = _Attributes()
+
+
+@dataclass(frozen=True)
+class Links:
+    unsubscribe_url: str | None
+    preferences_url: str | None
+    web_url: str | None
+    issue_url: str
+
+
+@dataclass(frozen=True)
+class StoryView:
+    kind: str
+    slug: str
+    headline: str | None
+    subheadline: str | None
+    teaser_html: Markup
+    teaser_text: str
+    why_html: Markup | None
+    why_text: str | None
+    image: Image | None
+    read_more_url: str | None
+    read_more_label: str | None
+    body_html: Markup
+    body_text: str
+    source: str | None
+    source_url: str | None
+    page_url: str | None  # the story's own web page, when it has one
+
+
+@dataclass(frozen=True)
+class SectionView:
+    label: str | None
+    stories: list[StoryView]
+
+
+@dataclass(frozen=True)
+class IssueView:
+    slug: str
+    name: str
+    tagline: str | None
+    title: str
+    subject: str
+    date: str
+    date_iso: str
+    language: str
+    preheader: str | None
+    intro_html: Markup | None
+    intro_text: str | None
+    accent: str
+    accent_tint: str
+    website: str | None
+    from_name: str
+    postal_address: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def tint(color: str, amount: float = 0.9) -> str:
+    """``color`` mixed with white (``amount`` of white), for soft backgrounds."""
+    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    mixed = [round(c + (255 - c) * amount) for c in rgb]
+    return "#" + "".join(f"{c:02x}" for c in mixed)
+
+
+def _teaser(story: Feature, budget: int) -> tuple[Markup, str]:
+    if story.teaser:
+        return markdown.to_html(story.teaser), markdown.to_text(story.teaser)
+    cut = excerpt(markdown.blocks(story.body or ""), budget)
+    paragraphs = list(cut.paragraphs)
+    if cut.mid_sentence and paragraphs:
+        paragraphs[-1] += "…"
+    html = Markup("\n").join(Markup("<p>{}</p>").format(p) for p in paragraphs)
+    text = "\n\n".join(markdown.wrap_text(p) for p in paragraphs)
+    return html, text
+
+
+def story_view(issue: Issue, story: Feature | Brief, settings: Settings) -> StoryView:
+    body = story.body or ""
+    if isinstance(story, Feature):
+        teaser_html, teaser_text = _teaser(story, settings.compose.teaser_words)
+        page = None if story.url else links.story_url(settings, issue.slug, story.slug)
+        return StoryView(
+            kind="feature",
+            slug=story.slug,
+            headline=story.headline,
+            subheadline=story.subheadline,
+            teaser_html=teaser_html,
+            teaser_text=teaser_text,
+            why_html=markdown.to_html(story.why_it_matters) if story.why_it_matters else None,
+            why_text=markdown.to_text(story.why_it_matters) if story.why_it_matters else None,
+            image=story.image,
+            read_more_url=story.url or page,
+            read_more_label=story.read_more_label,
+            body_html=markdown.to_html(body, heading_offset=1),
+            body_text=markdown.to_text(body),
+            source=None,
+            source_url=None,
+            page_url=page,
+        )
+    return StoryView(
+        kind="brief",
+        slug=story.slug,
+        headline=story.headline,
+        subheadline=None,
+        teaser_html=Markup(""),
+        teaser_text="",
+        why_html=None,
+        why_text=None,
+        image=None,
+        read_more_url=None,
+        read_more_label=None,
+        body_html=markdown.to_html(body, heading_offset=3),
+        body_text=markdown.to_text(body),
+        source=story.source,
+        source_url=story.source_url,
+        page_url=None,
+    )
+
+
+def issue_view(
+    issue: Issue,
+    settings: Settings,
+    postal_address: str | None = None,
+    from_name: str | None = None,
+) -> IssueView:
+    news = issue.newsletter
+    accent = news.accent_color or DEFAULT_ACCENT
+    return IssueView(
+        slug=issue.slug,
+        name=news.name,
+        tagline=news.tagline,
+        title=issue.title,
+        subject=issue.subject_line,
+        date=long_date(issue.date, issue.language),
+        date_iso=issue.date.isoformat(),
+        language=issue.language,
+        preheader=issue.preheader,
+        intro_html=markdown.to_html(issue.intro, heading_offset=2) if issue.intro else None,
+        intro_text=markdown.to_text(issue.intro) if issue.intro else None,
+        accent=accent,
+        accent_tint=tint(accent),
+        website=news.website,
+        from_name=from_name or news.from_name or news.name,
+        postal_address=postal_address
+        or news.postal_address
+        or settings.compose.postal_address
+        or None,
+    )
+
+
+def issue_context(
+    issue: Issue,
+    settings: Settings,
+    *,
+    web: bool = False,
+    postal_address: str | None = None,
+    from_name: str | None = None,
+) -> dict[str, Any]:
+    """The template context of an issue; ``web`` is the public page (no personal links)."""
+    sections = [
+        SectionView(section.label, [story_view(issue, s, settings) for s in section.stories])
+        for section in issue.sections
+    ]
+    link_set = Links(
+        unsubscribe_url=None if web else placeholders.UNSUBSCRIBE_URL,
+        preferences_url=None if web else placeholders.PREFERENCES_URL,
+        web_url=None if web else placeholders.WEB_URL,
+        issue_url=links.issue_url(settings, issue.slug),
+    )
+    return {
+        "issue": issue_view(issue, settings, postal_address, from_name),
+        "sections": sections,
+        "links": link_set,
+        "subscriber": SubscriberPlaceholders(),
+        "web": web,
+    }

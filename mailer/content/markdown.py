@@ -1,0 +1,167 @@
+"""Editor Markdown to HTML, to plain text, and to the text blocks teasers use.
+
+Raw HTML is disabled in the parser, so ``<script>`` or ``<img onerror>`` typed
+by an editor comes out as visible, escaped text, never as markup; markdown-it
+also refuses ``javascript:`` and ``data:`` link targets.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markupsafe import Markup
+
+TEXT_WIDTH = 76
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
+        ["table", "strikethrough"]
+    )
+
+
+def parse(source: str) -> list[Token]:
+    """Parse Markdown into markdown-it block tokens."""
+    return _parser().parse(source)
+
+
+def to_html(source: str, heading_offset: int = 0) -> Markup:
+    """Render Markdown to safe HTML; headings move down ``heading_offset`` levels."""
+    md = _parser()
+    tokens = md.parse(source)
+    if heading_offset:
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                level = min(6, int(token.tag[1]) + heading_offset)
+                token.tag = f"h{level}"
+    return Markup(md.renderer.render(tokens, md.options, {}))
+
+
+def inline_to_html(source: str) -> Markup:
+    """Render one line of Markdown (no paragraph wrapper), e.g. a teaser or label."""
+    return Markup(_parser().renderInline(source))
+
+
+def _inline_text(token: Token, show_urls: bool) -> str:
+    out: list[str] = []
+    hrefs: list[str | None] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type == "softbreak":
+            out.append(" ")
+        elif child.type == "hardbreak":
+            out.append("\n")
+        elif child.type == "image":
+            if show_urls:
+                out.append(f"[{child.content}]" if child.content else "")
+        elif child.type == "link_open":
+            hrefs.append(str(child.attrs.get("href", "")))
+            out.append("")
+        elif child.type == "link_close" and hrefs:
+            href = hrefs.pop()
+            if show_urls and href:
+                out.append(f" ({href})")
+    return "".join(out)
+
+
+def blocks(source: str) -> list[str]:
+    """The text of each paragraph and list item, without markup or URLs.
+
+    Headings, code blocks and images are left out: a teaser is built from
+    prose only.
+    """
+    result: list[str] = []
+    tokens = parse(source)
+    depth = 0
+    for token in tokens:
+        if token.type == "heading_open":
+            depth += 1
+        elif token.type == "heading_close":
+            depth -= 1
+        elif token.type == "inline" and depth == 0:
+            text = " ".join(_inline_text(token, show_urls=False).split())
+            if text:
+                result.append(text)
+    return result
+
+
+def wrap_text(text: str, prefix: str = "", indent: str = "") -> str:
+    """Wrap ``text`` at TEXT_WIDTH columns without breaking words or URLs."""
+    lines: list[str] = []
+    for i, part in enumerate(text.split("\n")):
+        wrapped = textwrap.wrap(
+            part,
+            width=TEXT_WIDTH,
+            initial_indent=prefix if i == 0 else indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        lines.extend(wrapped or [indent.rstrip()])
+    return "\n".join(lines)
+
+
+def to_text(source: str) -> str:
+    """Render Markdown as readable plain text: wrapped paragraphs, link URLs in brackets."""
+    return render_text(parse(source))
+
+
+def render_text(tokens: Sequence[Token]) -> str:
+    out: list[str] = []
+    quote = 0
+    lists: list[list[int]] = []  # per open list: [is_ordered, next number]
+    item_prefix: str | None = None
+    heading: str | None = None
+    items_open = [False]
+
+    def emit(block: str, item: bool = False) -> None:
+        if quote:
+            block = "\n".join(("> " * quote + line).rstrip() for line in block.split("\n"))
+        # Items of one list stay together, one per line.
+        if item and out and items_open[0]:
+            out[-1] += "\n" + block
+        else:
+            out.append(block)
+        items_open[0] = item
+
+    for token in tokens:
+        kind = token.type
+        if kind == "blockquote_open":
+            quote += 1
+        elif kind == "blockquote_close":
+            quote -= 1
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            start = int(token.attrs.get("start", 1) or 1)
+            lists.append([kind == "ordered_list_open", start])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open" and lists:
+            ordered, number = lists[-1]
+            indent = "  " * (len(lists) - 1)
+            item_prefix = indent + (f"{number}. " if ordered else "- ")
+            lists[-1][1] = number + 1
+        elif kind == "heading_open":
+            heading = token.tag
+        elif kind == "heading_close":
+            heading = None
+        elif kind == "inline":
+            text = _inline_text(token, show_urls=True).strip()
+            if heading:
+                rule = "=" if heading == "h1" else "-"
+                emit(f"{text}\n{rule * min(len(text), TEXT_WIDTH)}")
+            elif item_prefix is not None:
+                emit(wrap_text(text, item_prefix, " " * len(item_prefix)), item=True)
+                item_prefix = None
+            elif text:
+                emit(wrap_text(text))
+        elif kind in ("fence", "code_block"):
+            emit(textwrap.indent(token.content.rstrip("\n"), "    "))
+        elif kind == "hr":
+            emit("-" * 20)
+    return "\n\n".join(out).strip()
