@@ -1,7 +1,319 @@
-"""CLI commands of the deliver stage."""
+"""CLI commands of the deliver stage: ``mailer send``, ``mailer sends …``, ``mailer worker``."""
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mailer.cli import AppContext, pass_app
+from mailer.db import outbox as store
+from mailer.db.models import RecipientStatus, SendStatus
+from mailer.db.subscribers import get_list
+from mailer.deliver import sends
+from mailer.deliver.mime import UnsafeHeader, check_header
+from mailer.deliver.worker import Worker, WorkerBusy
+from mailer.errors import MailerError
 
 commands: list[click.Command] = []
+RS = RecipientStatus
+DONE_STATES = (RS.SENT, RS.FAILED, RS.SKIPPED, RS.UNCERTAIN)
+
+
+def _compose(app: AppContext, issue_ref: str, list_slug: str) -> Any:
+    from mailer.compose import compose_issue
+    from mailer.content import load_issue, resolve_issue_path
+
+    settings = app.settings
+    issue = load_issue(resolve_issue_path(issue_ref, settings), settings)
+    with app.database.session() as session:
+        mailing_list = get_list(session, list_slug)
+        postal, from_name = mailing_list.postal_address or None, mailing_list.from_name
+    composed = compose_issue(issue, settings, postal_address=postal, from_name=from_name)
+    if composed.errors:
+        details = "; ".join(r.message for r in composed.errors)
+        raise MailerError(f"issue {composed.slug!r} does not pass lint, not sending: {details}")
+    return composed
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT: finish the messages in flight, release the rest, exit."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+class _Bar:
+    """A rich progress bar on a terminal: sent/total, rate, ETA."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("send #{task.fields[send_id]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>8.0f} msg/s"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.task: Any = None
+        self.start = time.monotonic()
+
+    def update(self, send_id: int, counts: dict[str, int], total: int) -> None:
+        done = sum(counts[s] for s in DONE_STATES)
+        rate = done / max(time.monotonic() - self.start, 1e-6)
+        if self.task is None:
+            self.task = self.progress.add_task("send", total=total, send_id=send_id, rate=rate)
+        self.progress.update(self.task, completed=done, total=total, rate=rate)
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts[s]:,} {s}" for s in RS.ALL if counts[s]) or "no recipients"
+
+
+def _deliver_now(app: AppContext, send_id: int) -> None:
+    console = Console()
+    stop = threading.Event()
+    bar = _Bar(console) if console.is_terminal else None
+    worker = Worker(app.settings, app.database, stop=stop)
+    try:
+        with _stop_on_signals(stop):
+            if bar is not None:
+                with bar.progress:
+                    worker.run(only_send=send_id, on_progress=bar.update)
+            else:
+                worker.run(only_send=send_id)
+    except WorkerBusy:
+        click.echo(f"a worker is running: it will deliver send #{send_id}")
+        return
+    with app.database.session() as session:
+        send = store.get_send(session, send_id)
+        counts = store.counts(session, send_id)
+    click.echo(f"send #{send_id} {send.status}: {_summary(counts)}")
+    if send.status == SendStatus.PAUSED:
+        click.echo(f"paused: {send.status_reason}")
+    elif stop.is_set() and send.status == SendStatus.RUNNING:
+        click.echo("stopped: `mailer worker` (or `mailer send` again) resumes it")
+    if counts[RS.UNCERTAIN]:
+        click.echo(f"{counts[RS.UNCERTAIN]} uncertain: see `mailer sends show {send_id}`")
+
+
+@click.command("send")
+@click.argument("issue")
+@click.option("--list", "list_slug", required=True, help="Slug of the list to send to.")
+@click.option("--at", "at", default=None, help='Schedule for this local time: "2026-11-24 08:00".')
+@click.option("--tz", default=None, help="Timezone of --at [default: site.timezone].")
+@click.option("--test-to", default=None, help="Send a [TEST] copy to these addresses only.")
+@click.option("--again", is_flag=True, help="Send even though this issue already went to the list.")
+@pass_app
+def send_cmd(
+    app: AppContext,
+    issue: str,
+    list_slug: str,
+    at: str | None,
+    tz: str | None,
+    test_to: str | None,
+    again: bool,
+) -> None:
+    """Send ISSUE (a slug under issues/ or a folder) to a list, now or --at a time."""
+    settings = app.settings
+    if test_to is not None:
+        addresses = [a.strip() for a in test_to.split(",") if a.strip()]
+        if not addresses:
+            raise MailerError("--test-to: give one or more addresses, comma-separated")
+        for address in addresses:
+            try:
+                check_header("--test-to", address)
+            except UnsafeHeader as exc:
+                raise MailerError(str(exc)) from exc
+            if "@" not in address:
+                raise MailerError(f"--test-to: {address!r} is not an email address")
+        composed = _compose(app, issue, list_slug)
+        sends.send_test(settings, app.database, composed, list_slug, addresses)
+        click.echo(f"test copy of {composed.slug!r} sent to {', '.join(addresses)}")
+        return
+    when = sends.parse_when(at, tz or settings.site.timezone) if at else None
+    composed = _compose(app, issue, list_slug)
+    send = sends.create_send(settings, app.database, composed, list_slug, at=when, again=again)
+    if at:
+        click.echo(
+            f"send #{send.id} of {composed.slug!r} to {list_slug!r} scheduled for {at} "
+            f"({tz or settings.site.timezone}); `mailer worker` will start it"
+        )
+        return
+    click.echo(f"send #{send.id}: {composed.slug!r} to list {list_slug!r}")
+    _deliver_now(app, send.id)
+
+
+commands.append(send_cmd)
+
+
+# --- mailer sends ------------------------------------------------------------------
+
+
+@click.group("sends", invoke_without_command=True)
+@click.pass_context
+def sends_group(ctx: click.Context) -> None:
+    """List sends with status and counts; show, pause, resume, cancel or retry one."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_sends)
+
+
+@sends_group.command("list")
+@click.option("--limit", default=50, show_default=True, help="How many of the latest sends.")
+@pass_app
+def list_sends(app: AppContext, limit: int = 50) -> None:
+    """The latest sends, newest first."""
+    with app.database.session() as session:
+        rows = store.all_sends(session, limit)
+        counts = store.counts_for(session, [s.id for s, _ in rows])
+    if not rows:
+        click.echo("no sends yet: `mailer send ISSUE --list SLUG`")
+        return
+    table = Table(title="sends")
+    for col in ("id", "issue", "list", "status", "when", "total", *DONE_STATES, "queued"):
+        table.add_column(col, justify="right" if col in ("id", "total", *RS.ALL) else "left")
+    for send, slug in rows:
+        c = counts[send.id]
+        when = send.started_at or send.scheduled_at or send.created_at
+        table.add_row(
+            str(send.id),
+            send.issue_slug,
+            slug,
+            send.status,
+            f"{when:%Y-%m-%d %H:%M} UTC",
+            f"{send.total:,}",
+            *(f"{c[s]:,}" for s in DONE_STATES),
+            f"{c[RS.QUEUED] + c[RS.SENDING]:,}",
+        )
+    Console().print(table)
+
+
+@sends_group.command("show")
+@click.argument("send_id", type=int)
+@click.option("--limit", default=100, show_default=True, help="Recipients listed per status.")
+@pass_app
+def show_send(app: AppContext, send_id: int, limit: int) -> None:
+    """One send: status, counts, and its uncertain and failed recipients."""
+    with app.database.session() as session:
+        send = store.get_send(session, send_id)
+        slug = store.list_of(session, send).slug
+        counts = store.counts(session, send_id)
+        uncertain = store.recipients_with_status(session, send_id, RS.UNCERTAIN, limit)
+        failed = store.recipients_with_status(session, send_id, RS.FAILED, limit)
+    click.echo(f"send #{send.id}: issue {send.issue_slug!r} to list {slug!r}")
+    click.echo(f"subject: {send.subject}")
+    status = send.status + (f" ({send.status_reason})" if send.status_reason else "")
+    click.echo(f"status: {status}")
+    for label, value in (
+        ("scheduled", send.scheduled_at),
+        ("started", send.started_at),
+        ("finished", send.finished_at),
+    ):
+        if value:
+            click.echo(f"{label}: {value:%Y-%m-%d %H:%M:%S} UTC")
+    click.echo(f"recipients: {send.total:,} ({_summary(counts)})")
+    for label, rows, hint in (
+        ("uncertain", uncertain, "--uncertain"),
+        ("failed", failed, "--failed"),
+    ):
+        if not rows:
+            continue
+        click.echo(f"{label} ({counts[label]:,}; `mailer sends retry {send_id} {hint}` re-sends):")
+        for email, error, attempts in rows:
+            click.echo(f"  {email}  [{attempts} tries] {error}")
+        if counts[label] > len(rows):
+            click.echo(f"  … and {counts[label] - len(rows):,} more")
+
+
+@sends_group.command("pause")
+@click.argument("send_id", type=int)
+@pass_app
+def pause_send(app: AppContext, send_id: int) -> None:
+    """Stop handing out messages of a send (those in flight finish)."""
+    sends.pause(app.database, send_id)
+    click.echo(f"send #{send_id} paused")
+
+
+@sends_group.command("resume")
+@click.argument("send_id", type=int)
+@click.option("--now/--queue-only", default=True, help="Deliver in-process now [default].")
+@pass_app
+def resume_send(app: AppContext, send_id: int, now: bool) -> None:
+    """Resume a paused send and deliver it (or leave it to `mailer worker`)."""
+    status = sends.resume(app.database, send_id)
+    click.echo(f"send #{send_id} {status} again")
+    if now and status == SendStatus.RUNNING:
+        _deliver_now(app, send_id)
+
+
+@sends_group.command("cancel")
+@click.argument("send_id", type=int)
+@pass_app
+def cancel_send(app: AppContext, send_id: int) -> None:
+    """Cancel a send: its queued recipients will not get it."""
+    left = sends.cancel(app.database, send_id)
+    click.echo(f"send #{send_id} cancelled; {left:,} recipients will not get it")
+
+
+@sends_group.command("retry")
+@click.argument("send_id", type=int)
+@click.option("--uncertain", "which", flag_value=RS.UNCERTAIN, help="Re-send uncertain ones.")
+@click.option("--failed", "which", flag_value=RS.FAILED, help="Re-send failed ones.")
+@click.option("--now/--queue-only", default=True, help="Deliver in-process now [default].")
+@pass_app
+def retry_send(app: AppContext, send_id: int, which: str | None, now: bool) -> None:
+    """Queue a send's uncertain (maybe sent twice!) or failed recipients again."""
+    if which is None:
+        raise MailerError("say which recipients to retry: --uncertain or --failed")
+    n = sends.retry(app.database, send_id, which)
+    click.echo(f"send #{send_id}: {n:,} {which} recipients queued again")
+    if n and now:
+        _deliver_now(app, send_id)
+
+
+commands.append(sends_group)
+
+
+# --- mailer worker --------------------------------------------------------------------
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@pass_app
+def worker_cmd(app: AppContext, once: bool) -> None:
+    """Start due sends and deliver their messages; SIGTERM finishes in-flight ones and exits."""
+    stop = threading.Event()
+    worker = Worker(app.settings, app.database, stop=stop)
+    with _stop_on_signals(stop):
+        stats = worker.run(once=once)
+    click.echo(
+        f"worker {worker.worker_id}: {stats.handled:,} messages handled, "
+        f"{stats.started} sends started"
+        + (
+            f", {stats.uncertain_found} left in flight by a dead worker marked uncertain"
+            if stats.uncertain_found
+            else ""
+        )
+    )
+
+
+commands.append(worker_cmd)

@@ -1,0 +1,490 @@
+"""The delivery store: every query about sends and their recipient (outbox) rows.
+
+Functions take a ``Session`` first and never commit; the engine runs each step
+(claim a batch, record its outcomes) in its own short transaction. Every
+statement is set-based: freezing a send's recipients is one ``INSERT … SELECT``,
+claiming a batch one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``
+(the lock clause is dropped on SQLite, where one worker runs at a time), and
+outcomes are written in one executemany per kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, exists, func, literal, not_, or_, select, update
+from sqlalchemy.orm import Session
+
+from mailer.db import utcnow
+from mailer.db.models import (
+    MailingList,
+    Recipient,
+    RecipientStatus,
+    Send,
+    SendStatus,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
+from mailer.errors import ConflictError, NotFoundError
+
+R = cast(Table, Recipient.__table__)
+S = cast(Table, Subscriber.__table__)
+SUB = cast(Table, Subscription.__table__)
+SUP = cast(Table, Suppression.__table__)
+SENDS = cast(Table, Send.__table__)
+RS = RecipientStatus
+
+
+# --- sends ------------------------------------------------------------------------
+
+
+def create_send(
+    session: Session,
+    *,
+    issue_slug: str,
+    list_id: int,
+    subject: str,
+    html: str,
+    text: str,
+    scheduled_at: datetime | None,
+) -> Send:
+    """A new send with its frozen content, ``scheduled`` (recipients are frozen at start)."""
+    send = Send(
+        issue_slug=issue_slug,
+        list_id=list_id,
+        subject=subject,
+        html=html,
+        text=text,
+        status=SendStatus.SCHEDULED,
+        status_reason="",
+        scheduled_at=scheduled_at,
+        created_at=utcnow(),
+        total=0,
+    )
+    session.add(send)
+    session.flush()
+    return send
+
+
+def earlier_sends(session: Session, issue_slug: str, list_id: int) -> list[Send]:
+    """Sends of this issue to this list that started or may still start."""
+    return list(
+        session.scalars(
+            select(Send)
+            .where(
+                Send.issue_slug == issue_slug,
+                Send.list_id == list_id,
+                or_(Send.status != SendStatus.CANCELLED, Send.started_at.is_not(None)),
+            )
+            .order_by(Send.id)
+        )
+    )
+
+
+def get_send(session: Session, send_id: int, *, lock: bool = False) -> Send:
+    """The send with this id; ``NotFoundError`` if none."""
+    query = select(Send).where(Send.id == send_id)
+    if lock:
+        query = query.with_for_update()
+    send = session.scalar(query)
+    if send is None:
+        raise NotFoundError(f"no send #{send_id} (see `mailer sends`)")
+    return send
+
+
+def list_of(session: Session, send: Send) -> MailingList:
+    found = session.get(MailingList, send.list_id)
+    if found is None:
+        raise NotFoundError(f"send #{send.id}: its list (id {send.list_id}) no longer exists")
+    return found
+
+
+def all_sends(session: Session, limit: int = 50) -> list[tuple[Send, str]]:
+    """The latest sends, newest first, with their list's slug."""
+    rows = session.execute(
+        select(Send, MailingList.slug)
+        .join(MailingList, MailingList.id == Send.list_id)
+        .order_by(Send.id.desc())
+        .limit(limit)
+    ).all()
+    return [(send, slug) for send, slug in rows]
+
+
+def set_status(
+    session: Session,
+    send_id: int,
+    status: str,
+    *,
+    reason: str = "",
+    only_from: Sequence[str] = SendStatus.ALL,
+    **values: Any,
+) -> bool:
+    """Move a send to ``status`` if it is in one of ``only_from``; True if it moved."""
+    result = session.execute(
+        update(SENDS)
+        .where(SENDS.c.id == send_id, SENDS.c.status.in_(list(only_from)))
+        .values(status=status, status_reason=reason, **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def due_sends(session: Session, now: datetime) -> list[int]:
+    """Scheduled sends whose time has come (or that were started without a time)."""
+    return list(
+        session.scalars(
+            select(Send.id)
+            .where(
+                Send.status == SendStatus.SCHEDULED,
+                or_(Send.scheduled_at.is_(None), Send.scheduled_at <= now),
+            )
+            .order_by(Send.id)
+        )
+    )
+
+
+def running_sends(session: Session) -> list[int]:
+    return list(
+        session.scalars(select(Send.id).where(Send.status == SendStatus.RUNNING).order_by(Send.id))
+    )
+
+
+def start_send(session: Session, send_id: int, now: datetime) -> int | None:
+    """Mark a scheduled send running and freeze its recipients in one statement.
+
+    Returns the number of recipients, or None when another worker (or a pause
+    or cancel) got there first. Active subscriptions of the list, minus
+    suppressed addresses, become ``queued`` rows.
+    """
+    moved = session.execute(
+        update(SENDS)
+        .where(
+            SENDS.c.id == send_id,
+            SENDS.c.status == SendStatus.SCHEDULED,
+            SENDS.c.started_at.is_(None),
+        )
+        .values(status=SendStatus.RUNNING, started_at=now, status_reason="")
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return None
+    list_id = session.scalar(select(SENDS.c.list_id).where(SENDS.c.id == send_id))
+    chosen = (
+        select(
+            literal(send_id),
+            S.c.id,
+            S.c.email,
+            S.c.email_hash,
+            literal(RS.QUEUED),
+            literal(0),
+            literal(""),
+            literal(0),
+            literal(0),
+        )
+        .select_from(SUB.join(S, S.c.id == SUB.c.subscriber_id))
+        .where(
+            SUB.c.list_id == list_id,
+            SUB.c.status == SubscriptionStatus.ACTIVE,
+            not_(exists().where(SUP.c.email_hash == S.c.email_hash)),
+        )
+        .order_by(S.c.id)
+    )
+    session.execute(
+        R.insert().from_select(
+            [
+                "send_id",
+                "subscriber_id",
+                "email",
+                "email_hash",
+                "status",
+                "attempts",
+                "error",
+                "opens",
+                "clicks",
+            ],
+            chosen,
+        )
+    )
+    # rowcount of INSERT … SELECT is not reliable on every driver: count instead.
+    total = int(
+        session.scalar(select(func.count()).select_from(R).where(R.c.send_id == send_id)) or 0
+    )
+    session.execute(update(SENDS).where(SENDS.c.id == send_id).values(total=total))
+    return total
+
+
+# --- counts ----------------------------------------------------------------------
+
+
+def counts(session: Session, send_id: int) -> dict[str, int]:
+    """Recipients of a send by status (every status present, zeros included)."""
+    out = dict.fromkeys(RS.ALL, 0)
+    rows = session.execute(
+        select(R.c.status, func.count()).where(R.c.send_id == send_id).group_by(R.c.status)
+    )
+    for status, n in rows:
+        out[status] = int(n)
+    return out
+
+
+def counts_for(session: Session, send_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    out = {sid: dict.fromkeys(RS.ALL, 0) for sid in send_ids}
+    if not send_ids:
+        return out
+    rows = session.execute(
+        select(R.c.send_id, R.c.status, func.count())
+        .where(R.c.send_id.in_(list(send_ids)))
+        .group_by(R.c.send_id, R.c.status)
+    )
+    for sid, status, n in rows:
+        out[sid][status] = int(n)
+    return out
+
+
+def recipients_with_status(
+    session: Session, send_id: int, status: str, limit: int = 100
+) -> list[tuple[str, str, int]]:
+    """(email, error, attempts) of recipients in ``status``, at most ``limit``."""
+    rows = session.execute(
+        select(R.c.email, R.c.error, R.c.attempts)
+        .where(R.c.send_id == send_id, R.c.status == status)
+        .order_by(R.c.id)
+        .limit(limit)
+    )
+    return [(e, err, int(a)) for e, err, a in rows]
+
+
+def next_retry_at(session: Session, send_id: int) -> datetime | None:
+    """When the earliest waiting retry of this send falls due."""
+    return session.scalar(
+        select(func.min(R.c.next_attempt_at)).where(R.c.send_id == send_id, R.c.status == RS.QUEUED)
+    )
+
+
+def finish_if_done(session: Session, send_id: int, now: datetime) -> bool:
+    """Mark a running send done when no recipient is queued or in flight."""
+    pending = session.scalar(
+        select(func.count())
+        .select_from(R)
+        .where(R.c.send_id == send_id, R.c.status.in_([RS.QUEUED, RS.SENDING]))
+    )
+    if pending:
+        return False
+    return set_status(
+        session, send_id, SendStatus.DONE, only_from=[SendStatus.RUNNING], finished_at=now
+    )
+
+
+# --- claims and outcomes ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A recipient row handed to a worker, with what personalisation needs."""
+
+    id: int
+    email: str
+    email_hash: str
+    attempts: int
+    name: str
+    attributes: dict[str, Any]
+    skip_reason: str  # non-empty: unsubscribed or suppressed since the freeze
+
+
+def claim(
+    session: Session,
+    send_id: int,
+    list_id: int,
+    worker: str,
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Claimed]:
+    """Claim up to ``limit`` due queued recipients: they become ``sending`` under a lease."""
+    ids_query = (
+        select(R.c.id)
+        .where(
+            R.c.send_id == send_id,
+            R.c.status == RS.QUEUED,
+            or_(R.c.next_attempt_at.is_(None), R.c.next_attempt_at <= now),
+        )
+        .order_by(R.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(
+        session.scalars(
+            update(R)
+            .where(R.c.id.in_(ids_query.scalar_subquery()))
+            .values(status=RS.SENDING, claimed_by=worker, lease_until=lease_until)
+            .returning(R.c.id)
+        )
+    )
+    if not ids:
+        return []
+    rows = session.execute(
+        select(
+            R.c.id,
+            R.c.email,
+            R.c.email_hash,
+            R.c.attempts,
+            R.c.subscriber_id,
+            S.c.name,
+            S.c.attributes,
+            SUB.c.status,
+            SUP.c.reason,
+        )
+        .select_from(
+            R.outerjoin(S, S.c.id == R.c.subscriber_id)
+            .outerjoin(
+                SUB, and_(SUB.c.list_id == list_id, SUB.c.subscriber_id == R.c.subscriber_id)
+            )
+            .outerjoin(SUP, SUP.c.email_hash == R.c.email_hash)
+        )
+        .where(R.c.id.in_(ids))
+        .order_by(R.c.id)
+    )
+    out = []
+    for rid, email, ehash, attempts, sub_id, name, attrs, sub_status, sup_reason in rows:
+        if sup_reason:
+            skip = f"suppressed ({sup_reason})"
+        elif sub_id is None:
+            skip = "subscriber deleted"
+        elif sub_status != SubscriptionStatus.ACTIVE:
+            skip = f"no longer subscribed ({sub_status or 'removed'})"
+        else:
+            skip = ""
+        out.append(Claimed(rid, email, ehash, int(attempts), name or "", attrs or {}, skip))
+    return out
+
+
+@dataclass
+class Outcomes:
+    """What befell one claimed batch, written back in a few statements."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)  # rid, mid, pmid
+    failed: list[dict[str, Any]] = field(default_factory=list)  # rid, err
+    retry: list[dict[str, Any]] = field(default_factory=list)  # rid, err, at
+    uncertain: list[dict[str, Any]] = field(default_factory=list)  # rid, err
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # rid, err
+    released: list[int] = field(default_factory=list)  # never handed to the transport
+
+    def __len__(self) -> int:
+        return (
+            len(self.sent)
+            + len(self.failed)
+            + len(self.retry)
+            + len(self.uncertain)
+            + len(self.skipped)
+            + len(self.released)
+        )
+
+
+_FREE = {"claimed_by": None, "lease_until": None}
+
+
+def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
+    """Write a batch's outcomes: one executemany per kind."""
+    by_id = R.c.id == bindparam("rid")
+    if outcomes.sent:
+        session.execute(
+            update(R)
+            .where(by_id)
+            .values(
+                status=RS.SENT,
+                sent_at=now,
+                message_id=bindparam("mid"),
+                provider_message_id=bindparam("pmid"),
+                attempts=R.c.attempts + 1,
+                error="",
+                **_FREE,
+            ),
+            outcomes.sent,
+        )
+    for rows, status, bump in (
+        (outcomes.failed, RS.FAILED, 1),
+        (outcomes.uncertain, RS.UNCERTAIN, 1),
+        (outcomes.skipped, RS.SKIPPED, 0),
+    ):
+        if rows:
+            session.execute(
+                update(R)
+                .where(by_id)
+                .values(
+                    status=status, error=bindparam("err"), attempts=R.c.attempts + bump, **_FREE
+                ),
+                rows,
+            )
+    if outcomes.retry:
+        session.execute(
+            update(R)
+            .where(by_id)
+            .values(
+                status=RS.QUEUED,
+                error=bindparam("err"),
+                next_attempt_at=bindparam("at"),
+                attempts=R.c.attempts + 1,
+                **_FREE,
+            ),
+            outcomes.retry,
+        )
+    if outcomes.released:
+        session.execute(
+            update(R)
+            .where(R.c.id.in_(outcomes.released), R.c.status == RS.SENDING)
+            .values(status=RS.QUEUED, **_FREE)
+        )
+
+
+def renew_lease(session: Session, worker: str, until: datetime) -> int:
+    """Extend the lease on everything ``worker`` holds (a long batch is still alive)."""
+    result = session.execute(
+        update(R)
+        .where(R.c.claimed_by == worker, R.c.status == RS.SENDING)
+        .values(lease_until=until)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_LOST = "its worker stopped before recording the outcome: it may or may not have been sent"
+
+
+def expire_leases(session: Session, now: datetime) -> int:
+    """Rows in flight whose worker's lease ran out become ``uncertain``."""
+    result = session.execute(
+        update(R)
+        .where(R.c.status == RS.SENDING, R.c.lease_until < now)
+        .values(status=RS.UNCERTAIN, error=_LOST, **_FREE)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def orphan_in_flight(session: Session) -> int:
+    """Every row in flight becomes ``uncertain``: for a worker known to be the only one."""
+    result = session.execute(
+        update(R).where(R.c.status == RS.SENDING).values(status=RS.UNCERTAIN, error=_LOST, **_FREE)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def requeue(session: Session, send_id: int, status: str) -> int:
+    """Put a send's ``uncertain`` or ``failed`` recipients back in the queue."""
+    if status not in (RS.UNCERTAIN, RS.FAILED):
+        raise ConflictError(f"only uncertain or failed recipients can be retried, not {status}")
+    result = session.execute(
+        update(R)
+        .where(R.c.send_id == send_id, R.c.status == status)
+        # Failed ones get a fresh set of attempts; uncertain ones keep their
+        # count, which tells that they may have gone out once already.
+        .values(
+            status=RS.QUEUED,
+            next_attempt_at=None,
+            error="",
+            attempts=0 if status == RS.FAILED else R.c.attempts,
+            **_FREE,
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

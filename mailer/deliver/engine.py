@@ -1,0 +1,328 @@
+"""The delivery loop: claim a batch, personalise, hand to the transport, record.
+
+The engine talks to two things only: the outbox store (``mailer.db.outbox``)
+and a ``Transport``. Crash safety comes from the order of writes: a batch is
+marked ``sending`` (under a lease) before any of it reaches the transport, and
+its outcomes are recorded after. A worker that dies in between leaves at most
+one batch in ``sending``, which then becomes ``uncertain``: never re-sent
+unless an operator asks.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mailer import links
+from mailer.config import Settings
+from mailer.db import Database, email_hash, utcnow
+from mailer.db import outbox as store
+from mailer.db.models import MailingList, Send, SendStatus
+from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, mailto_unsubscribe
+from mailer.deliver.transports.base import (
+    OutgoingMessage,
+    PermanentFailure,
+    SendingPaused,
+    SendResult,
+    TemporaryFailure,
+    Transport,
+    UncertainDelivery,
+)
+
+ProgressCallback = Callable[[int, dict[str, int], int], None]  # send id, counts, total
+
+
+def list_id_header(settings: Settings, mailing_list: MailingList) -> str:
+    """RFC 2919 List-Id: ``"Name" <slug.host>``."""
+    host = settings.site.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    ident = f"<{mailing_list.slug}.{host or 'localhost'}>"
+    name = mailing_list.name.replace('"', "'")
+    if name.isascii() and name.isprintable() and name:
+        return f'"{name}" {ident}'
+    return ident
+
+
+def template_for(
+    settings: Settings,
+    mailing_list: MailingList,
+    *,
+    issue_slug: str,
+    subject: str,
+    html: str,
+    text: str,
+    send_id: int | None,
+) -> MessageTemplate:
+    """The message template of a send (or of a test copy when ``send_id`` is None)."""
+    headers = {"X-Mailer-Send-Id": str(send_id) if send_id is not None else "test"}
+    mailto = settings.site.unsubscribe_mailto or mailing_list.from_email
+    return MessageTemplate(
+        subject=subject,
+        from_name=mailing_list.from_name,
+        from_email=mailing_list.from_email,
+        reply_to=mailing_list.reply_to,
+        html_body=html,
+        text_body=text,
+        list_id=list_id_header(settings, mailing_list),
+        unsubscribe_mailto=mailto_unsubscribe(mailto),
+        headers=headers,
+        static={"web_url": links.issue_url(settings, issue_slug)},
+    )
+
+
+def personal(
+    settings: Settings,
+    list_slug: str,
+    *,
+    email: str,
+    name: str,
+    attributes: dict[str, object],
+    hashed: str,
+    message_id: str = "",
+) -> Personal:
+    """A recipient's placeholder values, with freshly signed links."""
+    hashed = hashed or email_hash(email)
+    unsub = links.make_token(settings, "unsubscribe", list_slug, hashed)
+    prefs = links.make_token(settings, "preferences", list_slug, hashed)
+    return Personal(
+        email=email,
+        name=name,
+        attributes=attributes,
+        unsubscribe_url=links.unsubscribe_url(settings, unsub),
+        preferences_url=links.preferences_url(settings, prefs),
+        message_id=message_id,
+    )
+
+
+@dataclass
+class _SendContext:
+    send: Send
+    mailing_list: MailingList
+    template: MessageTemplate
+    tags: dict[str, str]
+
+
+class Engine:
+    """Delivers sends for one worker identity through one transport."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        transport: Transport,
+        worker_id: str,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.transport = transport
+        self.worker_id = worker_id
+        self.stop = stop or threading.Event()
+        parallel = getattr(transport, "parallel", False)
+        threads = settings.delivery.threads
+        if transport.name == "smtp":
+            threads = max(threads, settings.smtp.connections)
+        self._pool = ThreadPoolExecutor(threads, "deliver") if parallel and threads > 1 else None
+        self._contexts: dict[int, _SendContext] = {}
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    # --- one send ---------------------------------------------------------------
+
+    def _context(self, send_id: int) -> _SendContext:
+        ctx = self._contexts.get(send_id)
+        if ctx is None:
+            with self.database.session() as session:
+                send = store.get_send(session, send_id)
+                mailing_list = store.list_of(session, send)
+            ctx = _SendContext(
+                send,
+                mailing_list,
+                template_for(
+                    self.settings,
+                    mailing_list,
+                    issue_slug=send.issue_slug,
+                    subject=send.subject,
+                    html=send.html or "",
+                    text=send.text or "",
+                    send_id=send.id,
+                ),
+                {"send_id": str(send.id), "list": mailing_list.slug},
+            )
+            self._contexts[send_id] = ctx
+        return ctx
+
+    def run_send(
+        self, send_id: int, *, wait: bool, on_progress: ProgressCallback | None = None
+    ) -> int:
+        """Deliver claimable recipients of a running send; return how many were handled.
+
+        With ``wait`` it keeps going until the send is done, paused or cancelled
+        (sleeping for due retries and other workers' leases); without, it stops
+        when nothing is claimable right now.
+        """
+        handled = 0
+        ctx = self._context(send_id)
+        batch_size = self.settings.delivery.batch_size
+        lease = timedelta(seconds=self.settings.delivery.lease_seconds)
+        while not self.stop.is_set():
+            now = utcnow()
+            with self.database.session() as session:
+                status = store.get_send(session, send_id).status
+                batch = (
+                    store.claim(
+                        session,
+                        send_id,
+                        ctx.mailing_list.id,
+                        self.worker_id,
+                        batch_size,
+                        now,
+                        now + lease,
+                    )
+                    if status == SendStatus.RUNNING
+                    else []
+                )
+            if status != SendStatus.RUNNING:
+                break
+            if not batch:
+                with self.database.session() as session:
+                    if store.finish_if_done(session, send_id, utcnow()):
+                        self._report(send_id, on_progress)
+                        break
+                    if not wait:
+                        break
+                    store.expire_leases(session, utcnow())
+                    due = store.next_retry_at(session, send_id)
+                pause = self.settings.delivery.poll_seconds
+                if due is not None:
+                    pause = min(pause, max(0.05, (due - utcnow()).total_seconds()))
+                self.stop.wait(pause)
+                continue
+            outcomes, paused = self._deliver(ctx, batch)
+            handled += len(batch) - len(outcomes.released)
+            with self.database.session() as session:
+                store.record(session, outcomes, utcnow())
+                if paused:
+                    store.set_status(
+                        session,
+                        send_id,
+                        SendStatus.PAUSED,
+                        reason=paused,
+                        only_from=[SendStatus.RUNNING],
+                    )
+            self._report(send_id, on_progress)
+            if paused:
+                break
+        return handled
+
+    def _report(self, send_id: int, on_progress: ProgressCallback | None) -> None:
+        if on_progress is None:
+            return
+        with self.database.session() as session:
+            counts = store.counts(session, send_id)
+            total = store.get_send(session, send_id).total
+        on_progress(send_id, counts, total)
+
+    # --- one batch ------------------------------------------------------------------
+
+    def _deliver(self, ctx: _SendContext, batch: list[store.Claimed]) -> tuple[store.Outcomes, str]:
+        """Send a claimed batch; return its outcomes and a pause reason (or "")."""
+        out = store.Outcomes()
+        paused = threading.Event()
+        reason: list[str] = []
+        pending: list[tuple[store.Claimed, str, Future[SendResult]]] = []
+        send_id = ctx.send.id
+        for row in batch:
+            if row.skip_reason:
+                out.skipped.append({"rid": row.id, "err": row.skip_reason})
+                continue
+            if self.stop.is_set() or paused.is_set():
+                out.released.append(row.id)
+                continue
+            message_id = ctx.template.new_message_id(f"{send_id}.{row.id}.")
+            try:
+                data = ctx.template.render(
+                    personal(
+                        self.settings,
+                        ctx.mailing_list.slug,
+                        email=row.email,
+                        name=row.name,
+                        attributes=row.attributes,
+                        hashed=row.email_hash,
+                        message_id=message_id,
+                    )
+                )
+            except UnsafeHeader as exc:
+                out.failed.append({"rid": row.id, "err": str(exc)})
+                continue
+            message = OutgoingMessage(ctx.mailing_list.from_email, row.email, data, ctx.tags)
+            if self._pool is None:
+                self._settle(row, message_id, _call(self.transport, message), out, paused, reason)
+            else:
+                pending.append((row, message_id, self._pool.submit(self._guarded, message, paused)))
+        for row, message_id, future in pending:
+            self._settle(row, message_id, future, out, paused, reason)
+        return out, (reason[0] if reason else "")
+
+    def _guarded(self, message: OutgoingMessage, paused: threading.Event) -> SendResult:
+        # Messages queued behind one that paused the send are not handed over.
+        if paused.is_set() or self.stop.is_set():
+            raise _NotHanded()
+        return self.transport.send(message)
+
+    def _settle(
+        self,
+        row: store.Claimed,
+        message_id: str,
+        result: Future[SendResult],
+        out: store.Outcomes,
+        paused: threading.Event,
+        reason: list[str],
+    ) -> None:
+        try:
+            sent = result.result()
+        except _NotHanded:
+            out.released.append(row.id)
+        except SendingPaused as exc:
+            out.released.append(row.id)
+            paused.set()
+            if not reason:
+                reason.append(str(exc))
+        except TemporaryFailure as exc:
+            attempts = row.attempts + 1
+            if attempts >= self.settings.delivery.max_attempts:
+                out.failed.append({"rid": row.id, "err": f"gave up after {attempts} tries: {exc}"})
+            else:
+                delay = self.settings.delivery.retry_seconds * 2 ** (attempts - 1)
+                delay = min(delay, 3600) * random.uniform(0.8, 1.2)
+                at = utcnow() + timedelta(seconds=delay)
+                out.retry.append({"rid": row.id, "err": str(exc), "at": at})
+        except PermanentFailure as exc:
+            out.failed.append({"rid": row.id, "err": str(exc)})
+        except UncertainDelivery as exc:
+            out.uncertain.append({"rid": row.id, "err": str(exc)})
+        except Exception as exc:
+            out.uncertain.append({"rid": row.id, "err": f"{type(exc).__name__}: {exc}"})
+        else:
+            out.sent.append({"rid": row.id, "mid": message_id, "pmid": sent.provider_message_id})
+
+
+class _NotHanded(Exception):
+    pass
+
+
+def _call(transport: Transport, message: OutgoingMessage) -> Future[SendResult]:
+    """Run a send inline, wrapping its outcome in a finished future."""
+    future: Future[SendResult] = Future()
+    try:
+        future.set_result(transport.send(message))
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            raise
+        future.set_exception(exc)
+    return future

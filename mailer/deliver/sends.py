@@ -1,0 +1,197 @@
+"""Sends: create or schedule one, test copies, pause, resume, cancel, retry.
+
+A send freezes its content (the composed HTML and text) when it is created and
+its recipients when it starts; the worker (or ``mailer send`` in-process) then
+delivers it. The same issue goes to the same list once unless ``again`` says
+otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailer.config import Settings
+from mailer.db import Database, email_hash, utcnow
+from mailer.db import outbox as store
+from mailer.db.models import RecipientStatus, Send, SendStatus
+from mailer.db.subscribers import get_list
+from mailer.deliver.engine import personal, template_for
+from mailer.deliver.mime import check_header
+from mailer.deliver.transports import OutgoingMessage, SendResult, open_transport
+from mailer.deliver.transports.base import Transport
+from mailer.errors import ConflictError, MailerError
+
+TEST_PREFIX = "[TEST] "
+
+
+class Composed(Protocol):
+    """What a send needs from a composed issue."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def html(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+def parse_when(text: str, tz_name: str, now: datetime | None = None) -> datetime:
+    """``"2026-11-24 08:00"`` in ``tz_name`` as naive UTC; refuses past times."""
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise MailerError(f"--tz: unknown timezone {tz_name!r} (e.g. Europe/Brussels)") from exc
+    try:
+        local = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise MailerError(f'--at: {text!r} is not a date and time like "2026-11-24 08:00"') from exc
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=tz)
+    when = local.astimezone(UTC).replace(tzinfo=None)
+    if when <= (now or utcnow()):
+        raise MailerError(f"--at: {text} ({tz_name}) is in the past")
+    return when
+
+
+def create_send(
+    settings: Settings,
+    database: Database,
+    composed: Composed,
+    list_slug: str,
+    *,
+    at: datetime | None = None,
+    again: bool = False,
+) -> Send:
+    """Create a send of ``composed`` to ``list_slug``: due now, or at ``at`` (naive UTC)."""
+    check_header("Subject", composed.subject)
+    with database.session() as session:
+        mailing_list = get_list(session, list_slug)
+        # Builds the template once now so a bad header or placeholder fails here.
+        template_for(
+            settings,
+            mailing_list,
+            issue_slug=composed.slug,
+            subject=composed.subject,
+            html=composed.html,
+            text=composed.text,
+            send_id=0,
+        )
+        earlier = store.earlier_sends(session, composed.slug, mailing_list.id)
+        if earlier and not again:
+            last = earlier[-1]
+            raise ConflictError(
+                f"issue {composed.slug!r} already went to list {list_slug!r} "
+                f"(send #{last.id}, {last.status}); use --again to send it once more"
+            )
+        return store.create_send(
+            session,
+            issue_slug=composed.slug,
+            list_id=mailing_list.id,
+            subject=composed.subject,
+            html=composed.html,
+            text=composed.text,
+            scheduled_at=at,
+        )
+
+
+def send_test(
+    settings: Settings,
+    database: Database,
+    composed: Composed,
+    list_slug: str,
+    addresses: Sequence[str],
+    transport: Transport | None = None,
+) -> list[SendResult]:
+    """Send a ``[TEST]`` copy to each address, personalised as them; records nothing."""
+    with database.session() as session:
+        mailing_list = get_list(session, list_slug)
+        session.expunge(mailing_list)
+    template = template_for(
+        settings,
+        mailing_list,
+        issue_slug=composed.slug,
+        subject=TEST_PREFIX + composed.subject,
+        html=composed.html,
+        text=composed.text,
+        send_id=None,
+    )
+    own = transport is None
+    used = transport or open_transport(settings)
+    results = []
+    try:
+        for address in addresses:
+            data = template.render(
+                personal(
+                    settings,
+                    mailing_list.slug,
+                    email=address,
+                    name="",
+                    attributes={},
+                    hashed=email_hash(address),
+                )
+            )
+            results.append(used.send(OutgoingMessage(mailing_list.from_email, address, data)))
+    finally:
+        if own:
+            used.close()
+    return results
+
+
+def pause(database: Database, send_id: int, reason: str = "paused by the operator") -> None:
+    with database.session() as session:
+        send = store.get_send(session, send_id)
+        if not store.set_status(
+            session,
+            send_id,
+            SendStatus.PAUSED,
+            reason=reason,
+            only_from=[SendStatus.SCHEDULED, SendStatus.RUNNING],
+        ):
+            raise ConflictError(
+                f"send #{send_id} is {send.status}: only a scheduled or running send can pause"
+            )
+
+
+def resume(database: Database, send_id: int) -> str:
+    """Resume a paused send; returns its new status (running, or scheduled if not started)."""
+    with database.session() as session:
+        send = store.get_send(session, send_id)
+        target = SendStatus.RUNNING if send.started_at is not None else SendStatus.SCHEDULED
+        if not store.set_status(session, send_id, target, only_from=[SendStatus.PAUSED]):
+            raise ConflictError(f"send #{send_id} is {send.status}, not paused")
+        return target
+
+
+def cancel(database: Database, send_id: int) -> int:
+    """Cancel a send; returns how many recipients will not get it."""
+    with database.session() as session:
+        send = store.get_send(session, send_id)
+        if not store.set_status(
+            session,
+            send_id,
+            SendStatus.CANCELLED,
+            reason="cancelled by the operator",
+            only_from=[SendStatus.SCHEDULED, SendStatus.RUNNING, SendStatus.PAUSED],
+            finished_at=utcnow(),
+        ):
+            raise ConflictError(f"send #{send_id} is {send.status}: it cannot be cancelled")
+        return store.counts(session, send_id)[RecipientStatus.QUEUED]
+
+
+def retry(database: Database, send_id: int, status: str) -> int:
+    """Queue a send's ``uncertain`` or ``failed`` recipients again; returns how many."""
+    with database.session() as session:
+        send = store.get_send(session, send_id)
+        if send.status == SendStatus.CANCELLED:
+            raise ConflictError(f"send #{send_id} was cancelled; start a new send with --again")
+        n = store.requeue(session, send_id, status)
+        if n and send.status == SendStatus.DONE:
+            store.set_status(
+                session, send_id, SendStatus.RUNNING, only_from=[SendStatus.DONE], finished_at=None
+            )
+        return n
