@@ -1,7 +1,110 @@
-"""CLI commands of the web stage."""
+"""CLI commands of the web stage: ``mailer serve`` and ``mailer users``."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from mailer.cli import AppContext, pass_app
+
 commands: list[click.Command] = []
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind [default: web.host].")
+@click.option("--port", type=int, default=None, help="Port to listen on [default: web.port].")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@pass_app
+def serve(app: AppContext, host: str | None, port: int | None, workers: int) -> None:
+    """Run the web app: editors' previews, ops' reports, subscribers' pages."""
+    import uvicorn
+
+    from mailer.web import create_app
+
+    settings = app.settings
+    bind_host = host or settings.web.host
+    bind_port = port or settings.web.port
+    if settings.site.secret_key.get_secret_value() == "change-me-in-production":
+        click.echo(
+            "warning: site.secret_key is the default; set a long random value before going public",
+            err=True,
+        )
+    click.echo(f"mailer web app on http://{bind_host}:{bind_port}/ (Ctrl-C to stop)", err=True)
+    if workers > 1:
+        # Several processes need an import string; the factory reads MAILER_CONFIG.
+        import os
+
+        if app.config_path:
+            os.environ["MAILER_CONFIG"] = str(app.config_path)
+        uvicorn.run(
+            "mailer.web:app_from_environment",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            workers=workers,
+            log_level="info",
+        )
+    else:
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage the editors and operators who can log in to the web app."""
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+@click.option("--replace", is_flag=True, help="Set a new password if the user exists.")
+@pass_app
+def users_add(app: AppContext, username: str, password_stdin: bool, replace: bool) -> None:
+    """Create USERNAME with a password (stored as an argon2id hash)."""
+    from mailer.db.users import add_user
+
+    add_user(app.database, username, _read_password(password_stdin), replace=replace)
+    click.echo(f"user {username} {'updated' if replace else 'added'}")
+
+
+@users_group.command("list")
+@pass_app
+def users_list(app: AppContext) -> None:
+    """Show every user who can log in, and where the user is defined."""
+    from mailer.db.users import list_users
+
+    users = list_users(app.database, app.settings)
+    if not users:
+        click.echo("no users yet: add one with `mailer users add NAME`")
+    for u in users:
+        created = f"  created {u.created_at:%Y-%m-%d %H:%M} UTC" if u.created_at else ""
+        click.echo(f"{u.username}  ({u.source}){created}")
+
+
+@users_group.command("remove")
+@click.argument("username")
+@pass_app
+def users_remove(app: AppContext, username: str) -> None:
+    """Delete USERNAME from the database (config users are edited in config.toml)."""
+    from mailer.db.users import remove_user
+
+    remove_user(app.database, username)
+    click.echo(f"user {username} removed")
+
+
+@users_group.command("hash")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
+def users_hash(password_stdin: bool) -> None:
+    """Print the argon2id hash of a password, for `web.users` in config.toml."""
+    from mailer.db.users import hash_password
+
+    click.echo(hash_password(_read_password(password_stdin)))
+
+
+commands += [serve, users_group]

@@ -1,0 +1,102 @@
+"""The users store: editors and operators who log in to the web app.
+
+Passwords are kept as argon2id hashes (argon2-cffi); a plain password never
+reaches the database. Users can also come from configuration
+(``web.users``), for deployments that keep state out of the database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select
+
+from mailer.config import Settings
+from mailer.db import Database, utcnow
+from mailer.db.models import User
+from mailer.errors import ConflictError, MailerError, NotFoundError
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so a wrong name costs as much
+# time as a wrong password and login timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
+MIN_PASSWORD = 10
+
+
+class UserError(MailerError):
+    """A username or password that cannot be accepted."""
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    username: str
+    source: str  # "database" or "config"
+    created_at: datetime | None
+
+
+def hash_password(password: str) -> str:
+    """Return the argon2id hash of ``password`` after checking its length."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password too short: use at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def _check_username(username: str) -> None:
+    if not USERNAME_RE.match(username):
+        raise UserError(
+            f"username {username!r} is not valid: use 1-100 letters, digits, or . _ @ -"
+        )
+
+
+def add_user(db: Database, username: str, password: str, *, replace: bool = False) -> None:
+    """Create ``username`` (or, with ``replace``, set a new password for it)."""
+    _check_username(username)
+    digest = hash_password(password)
+    with db.session() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is not None and not replace:
+            raise ConflictError(f"user {username!r} already exists (use --replace to reset)")
+        if user is None:
+            s.add(User(username=username, password_hash=digest, created_at=utcnow()))
+        else:
+            user.password_hash = digest
+
+
+def remove_user(db: Database, username: str) -> None:
+    """Delete ``username``; raise ``NotFoundError`` if there is no such user."""
+    with db.session() as s:
+        result = s.execute(delete(User).where(User.username == username))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise NotFoundError(f"no user {username!r} in the database")
+
+
+def list_users(db: Database, settings: Settings) -> list[UserInfo]:
+    """Every user who can log in: database users, then those from configuration."""
+    with db.session() as s:
+        rows = s.execute(select(User.username, User.created_at).order_by(User.username)).all()
+    users = [UserInfo(name, "database", created) for name, created in rows]
+    users += [UserInfo(name, "config", None) for name in sorted(settings.web.users)]
+    return users
+
+
+def authenticate(db: Database, settings: Settings, username: str, password: str) -> bool:
+    """Return True when ``password`` is right for ``username`` (database or config).
+
+    Runs one argon2 verification whatever happens, so the answer's timing does
+    not tell whether the user exists.
+    """
+    with db.session() as s:
+        stored = s.scalar(select(User.password_hash).where(User.username == username))
+    if stored is None and username in settings.web.users:
+        stored = settings.web.users[username].get_secret_value()
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return stored is not None

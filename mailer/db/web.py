@@ -1,0 +1,365 @@
+"""Queries the web app needs that no other stage's store provides.
+
+The public archive shows only issues that went out (a send that started), and
+an unsubscribe made on the web is credited to the send that brought the
+message, so the send's report counts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from mailer.db import Database, email_hash, outbox, subscribers, utcnow
+from mailer.db.models import (
+    Event,
+    MailingList,
+    Recipient,
+    RecipientStatus,
+    Send,
+    Subscriber,
+    SubscriptionStatus,
+)
+
+
+@dataclass(frozen=True)
+class SentIssue:
+    """An issue in the public archive: first went out at ``sent_at``."""
+
+    issue_slug: str
+    subject: str
+    sent_at: datetime
+
+
+def sent_issues(
+    session: Session, list_slug: str | None = None, limit: int = 200
+) -> list[SentIssue]:
+    """Issues with at least one started send (to ``list_slug`` if given), newest first."""
+    first = func.min(Send.started_at)
+    stmt = (
+        select(Send.issue_slug, func.max(Send.subject), first)
+        .where(Send.started_at.is_not(None))
+        .group_by(Send.issue_slug)
+        .order_by(first.desc())
+        .limit(limit)
+    )
+    if list_slug is not None:
+        stmt = stmt.join(MailingList, MailingList.id == Send.list_id).where(
+            MailingList.slug == list_slug
+        )
+    return [
+        SentIssue(slug, subject, when)
+        for slug, subject, when in session.execute(stmt)
+        if when is not None
+    ]
+
+
+def issue_was_sent(session: Session, issue_slug: str) -> bool:
+    """True once a send of ``issue_slug`` has started (it may then be published)."""
+    found = session.scalar(
+        select(Send.id).where(Send.issue_slug == issue_slug, Send.started_at.is_not(None)).limit(1)
+    )
+    return found is not None
+
+
+def sent_issues_for(db: Database, list_slug: str | None, limit: int = 200) -> list[SentIssue]:
+    """:func:`sent_issues` in its own transaction."""
+    with db.session() as s:
+        return sent_issues(s, list_slug, limit)
+
+
+def published(db: Database, issue_slug: str) -> bool:
+    """:func:`issue_was_sent` in its own transaction."""
+    with db.session() as s:
+        return issue_was_sent(s, issue_slug)
+
+
+def credit_unsubscribe(session: Session, list_slug: str, email_hash: str) -> int | None:
+    """Mark the latest message this address got from ``list_slug`` as unsubscribed.
+
+    Returns the send id credited, or None when the address got no message from
+    that list (a link from a confirmation email, say).
+    """
+    row = session.execute(
+        select(Recipient.id, Recipient.send_id, Recipient.unsubscribed_at)
+        .join(Send, Send.id == Recipient.send_id)
+        .join(MailingList, MailingList.id == Send.list_id)
+        .join(Subscriber, Subscriber.id == Recipient.subscriber_id)
+        .where(
+            MailingList.slug == list_slug,
+            Subscriber.email_hash == email_hash,
+            Recipient.status == RecipientStatus.SENT,
+        )
+        .order_by(Recipient.sent_at.desc(), Recipient.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    recipient_id, send_id, already = row
+    if already is None:
+        session.execute(
+            update(Recipient)
+            .where(Recipient.id == recipient_id, Recipient.unsubscribed_at.is_(None))
+            .values(unsubscribed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return int(send_id)
+
+
+def record_unsubscribe(db: Database, list_slug: str, email_hash: str) -> int | None:
+    """:func:`credit_unsubscribe` in its own transaction."""
+    with db.session() as s:
+        return credit_unsubscribe(s, list_slug, email_hash)
+
+
+# --- public list pages and preferences ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicList:
+    """What a public page may show about a list."""
+
+    slug: str
+    name: str
+    description: str
+    language: str
+    double_opt_in: bool
+
+
+def public_list(db: Database, slug: str) -> PublicList:
+    """The list ``slug`` as shown to visitors; ``NotFoundError`` if there is none."""
+    with db.session() as s:
+        lst = subscribers.get_list(s, slug)
+        return _public(lst)
+
+
+def public_lists(db: Database) -> list[PublicList]:
+    with db.session() as s:
+        return [_public(lst) for lst in subscribers.all_lists(s)]
+
+
+def _public(lst: MailingList) -> PublicList:
+    return PublicList(lst.slug, lst.name, lst.description, lst.language, lst.double_opt_in)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One line of the preferences page: a list and whether the reader gets it."""
+
+    list: PublicList
+    subscribed: bool
+
+
+def preferences(db: Database, email_hash: str) -> list[Choice]:
+    """Every list, ticked where the address is subscribed (or awaiting confirmation)."""
+    with db.session() as s:
+        sub = subscribers.find_subscriber_by_hash(s, email_hash)
+        on: set[int] = set()
+        if sub is not None:
+            on = {
+                lst.id
+                for lst, subscription in subscribers.subscriptions_of(s, sub.id)
+                if subscription.status != SubscriptionStatus.UNSUBSCRIBED
+            }
+        return [Choice(_public(lst), lst.id in on) for lst in subscribers.all_lists(s)]
+
+
+def save_preferences(db: Database, email_hash: str, wanted: set[str]) -> None:
+    """Subscribe the address to the lists in ``wanted`` and unsubscribe it from the rest.
+
+    The preferences link was mailed to the address, so following it proves
+    ownership: lists ticked here become active without another confirmation.
+    An address nobody knows (forgotten, or never subscribed) changes nothing.
+    """
+    with db.session() as s:
+        sub = subscribers.find_subscriber_by_hash(s, email_hash)
+        if sub is None:
+            return
+        current = {
+            lst.slug: subscription.status
+            for lst, subscription in subscribers.subscriptions_of(s, sub.id)
+        }
+        for lst in subscribers.all_lists(s):
+            status = current.get(lst.slug)
+            if lst.slug in wanted and status != SubscriptionStatus.ACTIVE:
+                subscribers.set_subscription(
+                    s, lst.id, sub.id, SubscriptionStatus.ACTIVE, "preferences page"
+                )
+            elif lst.slug not in wanted and status not in (None, SubscriptionStatus.UNSUBSCRIBED):
+                subscribers.unsubscribe(s, lst.id, sub, "preferences page")
+                credit_unsubscribe(s, lst.slug, email_hash)
+
+
+# --- subscriber history ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message an address got (or was meant to get), for its history page."""
+
+    send_id: int
+    issue_slug: str
+    list_slug: str
+    subject: str
+    status: str
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    bounced_at: datetime | None
+    bounce_type: str | None
+    complained_at: datetime | None
+    unsubscribed_at: datetime | None
+    opens: int
+    clicks: int
+    error: str
+
+
+@dataclass(frozen=True)
+class EventLine:
+    occurred_at: datetime
+    event_type: str
+    send_id: int | None
+    detail: str
+
+
+def subscriber_history(db: Database, email: str) -> tuple[list[Delivery], list[EventLine]]:
+    """The messages sent to ``email`` and the feedback events about it, newest first."""
+    digest = email_hash(email)
+    with db.session() as s:
+        rows = s.execute(
+            select(
+                Send.id,
+                Send.issue_slug,
+                MailingList.slug,
+                Send.subject,
+                Recipient.status,
+                Recipient.sent_at,
+                Recipient.delivered_at,
+                Recipient.bounced_at,
+                Recipient.bounce_type,
+                Recipient.complained_at,
+                Recipient.unsubscribed_at,
+                Recipient.opens,
+                Recipient.clicks,
+                Recipient.error,
+            )
+            .join(Send, Send.id == Recipient.send_id)
+            .join(MailingList, MailingList.id == Send.list_id)
+            .where(
+                or_(
+                    Recipient.email_hash == digest,
+                    Recipient.subscriber_id.in_(
+                        select(Subscriber.id).where(Subscriber.email_hash == digest)
+                    ),
+                )
+            )
+            .order_by(Send.id.desc())
+            .limit(200)
+        ).all()
+        events = s.execute(
+            select(Event.occurred_at, Event.event_type, Event.send_id, Event.detail)
+            .where(Event.email == email.strip().lower())
+            .order_by(Event.occurred_at.desc())
+            .limit(200)
+        ).all()
+    deliveries = [Delivery(*r._tuple()) for r in rows]  # type: ignore[call-arg]
+    return deliveries, [EventLine(*e._tuple()) for e in events]
+
+
+def list_overview(db: Database) -> list[subscribers.ListCounts]:
+    """Counts per status for every list (the lists page)."""
+    with db.session() as s:
+        return subscribers.list_counts(s)
+
+
+# --- sends and their progress -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendRow:
+    """A send with its recipients counted by status: one line of the sends page."""
+
+    id: int
+    issue_slug: str
+    list_slug: str
+    subject: str
+    status: str
+    status_reason: str
+    scheduled_at: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    total: int
+    counts: dict[str, int]
+
+    @property
+    def done(self) -> int:
+        """Recipients whose message is settled (sent, failed, skipped or uncertain)."""
+        c = self.counts
+        return sum(c.get(k, 0) for k in ("sent", "failed", "skipped", "uncertain"))
+
+    @property
+    def percent(self) -> float:
+        total = self.total or sum(self.counts.values())
+        return round(100.0 * self.done / total, 1) if total else 0.0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "total": self.total or sum(self.counts.values()),
+            "done": self.done,
+            "percent": self.percent,
+            **self.counts,
+        }
+
+
+def _send_row(send: Send, list_slug: str, counts: dict[str, int]) -> SendRow:
+    return SendRow(
+        send.id,
+        send.issue_slug,
+        list_slug,
+        send.subject,
+        send.status,
+        send.status_reason,
+        send.scheduled_at,
+        send.created_at,
+        send.started_at,
+        send.finished_at,
+        send.total,
+        counts,
+    )
+
+
+def sends_overview(db: Database, limit: int = 100) -> list[SendRow]:
+    """The latest sends, newest first, with live counts."""
+    with db.session() as s:
+        sends = outbox.all_sends(s, limit)
+        counts = outbox.counts_for(s, [send.id for send, _ in sends])
+        return [_send_row(send, slug, counts[send.id]) for send, slug in sends]
+
+
+def send_row(db: Database, send_id: int) -> SendRow:
+    """One send with live counts; ``NotFoundError`` if there is none."""
+    with db.session() as s:
+        send = outbox.get_send(s, send_id)
+        lst = outbox.list_of(s, send)
+        return _send_row(send, lst.slug, outbox.counts(s, send_id))
+
+
+@dataclass(frozen=True)
+class ListSender:
+    """What composing for a list needs from it."""
+
+    slug: str
+    from_name: str
+    postal_address: str
+
+
+def list_sender(db: Database, slug: str) -> ListSender:
+    with db.session() as s:
+        lst = subscribers.get_list(s, slug)
+        return ListSender(lst.slug, lst.from_name, lst.postal_address)

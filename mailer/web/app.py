@@ -1,0 +1,151 @@
+"""The web app factory: ``create_app(settings) -> Starlette``.
+
+One application serves the three kinds of users: editors and operators behind
+a login under ``/admin/``, and subscribers on the public pages whose URLs
+``mailer.links`` builds (unsubscribe, preferences, confirm, subscribe, archive,
+feeds). Pages are rendered on the server with Jinja2; the little JavaScript
+there is lives in ``static/`` (the CSP forbids inline script).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from mailer import __version__
+from mailer.config import Settings
+from mailer.db import Database
+from mailer.web.errors import HANDLERS
+from mailer.web.issues import IssueCache
+from mailer.web.security import (
+    CSRF_FIELD,
+    SESSION_USER,
+    RateLimiter,
+    SecurityHeadersMiddleware,
+    session_csrf_token,
+)
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "mailer_session"
+
+
+@dataclass
+class WebState:
+    """What every request handler reaches through ``request.app.state.web``."""
+
+    settings: Settings
+    database: Database
+    subscribe_limiter: RateLimiter
+    login_limiter: RateLimiter
+    issues: IssueCache
+
+
+def web_state(request: Request) -> WebState:
+    state = request.app.state.web
+    assert isinstance(state, WebState)
+    return state
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["number"] = lambda n: f"{int(n or 0):,}"
+    env.filters["percent"] = lambda r: f"{100 * float(r or 0):.1f}%"
+    env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") + " UTC" if d else "–"
+    return Jinja2Templates(env=env)
+
+
+TEMPLATES = _templates()
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Render template ``name`` with the context every page expects."""
+    session = request.scope.get("session")
+    user = session.get(SESSION_USER) if isinstance(session, dict) else None
+    ctx: dict[str, Any] = {
+        "user": user,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": session_csrf_token(request) if user else "",
+        "version": __version__,
+        "path": request.url.path,
+        "flash": session.pop("flash", None) if isinstance(session, dict) and user else None,
+    }
+    ctx.update(context or {})
+    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status, headers=headers)
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    """Show ``message`` on the next page the editor sees."""
+    request.session["flash"] = {"message": message, "kind": kind}
+
+
+def create_app(settings: Settings, database: Database | None = None) -> Starlette:
+    """Build the web application for ``settings`` (and ``database``, made if not given)."""
+    from mailer.web import auth, editors, ops, public
+
+    db = database or Database.from_settings(settings)
+    owns_db = database is None
+    state = WebState(
+        settings=settings,
+        database=db,
+        subscribe_limiter=RateLimiter(settings.web.subscribe_per_minute),
+        login_limiter=RateLimiter(settings.web.login_per_minute),
+        issues=IssueCache(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owns_db:
+            db.dispose()
+
+    routes: list[BaseRoute] = [
+        *auth.routes,
+        *editors.routes,
+        *ops.routes,
+        *public.routes,
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.site.secret_key.get_secret_value(),
+            session_cookie=SESSION_COOKIE,
+            max_age=settings.web.session_hours * 3600,
+            same_site="lax",
+            https_only=settings.web.secure_cookies,
+        ),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.web = state
+    return app

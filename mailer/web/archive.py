@@ -1,0 +1,148 @@
+"""The public archive: the web version of every sent issue, its story pages, feeds.
+
+Only issues that went out (a send started) are published, so an editor's
+draft in ``issues/`` never leaks. The pages themselves are compose's static
+web version, served from a cache that follows the files on disk.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from mailer import links
+from mailer.db import web as store
+from mailer.errors import NotFoundError
+from mailer.web.app import render, web_state
+
+# Compose's pages carry their own inline styles; nothing else runs in them.
+ARCHIVE_CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline' https:; img-src 'self' https: data:; "
+    "font-src https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+async def home(request: Request) -> Response:
+    state = web_state(request)
+    lists = await run_in_threadpool(store.public_lists, state.database)
+    issues = await run_in_threadpool(_sent, state, None, 20)
+    return render(request, "public/home.html", {"lists": lists, "issues": issues})
+
+
+async def index(request: Request) -> Response:
+    state = web_state(request)
+    issues = await run_in_threadpool(_sent, state, None, 500)
+    return render(request, "public/archive.html", {"issues": issues})
+
+
+def _sent(state: Any, list_slug: str | None, limit: int) -> list[store.SentIssue]:
+    return store.sent_issues_for(state.database, list_slug, limit)
+
+
+def _page(state: Any, slug: str, rest: str) -> str:
+    if not store.published(state.database, slug):
+        raise NotFoundError(f"no published issue {slug!r}")
+    pages = state.issues.web_pages(slug)
+    rest = rest.strip("/")
+    for key in [rest, f"{rest}/index.html"] if rest else ["index.html"]:
+        if key in pages:
+            return str(pages[key])
+    raise NotFoundError(f"no page {rest!r} in issue {slug!r}")
+
+
+async def issue_page(request: Request) -> Response:
+    slug = request.path_params["issue"]
+    rest = request.path_params.get("rest", "")
+    if not request.url.path.endswith("/") and "." not in rest.rsplit("/", 1)[-1]:
+        # One canonical address per page, so relative links inside it resolve.
+        return RedirectResponse(request.url.path + "/", status_code=301)
+    html = await run_in_threadpool(_page, web_state(request), slug, rest)
+    return HTMLResponse(
+        html,
+        headers={
+            "content-security-policy": ARCHIVE_CSP,
+            "cache-control": "public, max-age=300",
+        },
+    )
+
+
+async def feed(request: Request) -> Response:
+    state = web_state(request)
+    slug = request.path_params["list"]
+    lst = await run_in_threadpool(store.public_list, state.database, slug)
+    issues = await run_in_threadpool(_sent, state, slug, 50)
+    entries = []
+    for item in issues:
+        summary = ""
+        try:
+            issue = await run_in_threadpool(state.issues.issue, item.issue_slug)
+            summary = issue.preheader or issue.title
+        except Exception:  # the folder may have gone since: keep the entry, drop the summary
+            summary = ""
+        entries.append((item, summary))
+    xml = atom_feed(state.settings, lst, entries)
+    return Response(
+        xml,
+        media_type="application/atom+xml; charset=utf-8",
+        headers={"cache-control": "public, max-age=300"},
+    )
+
+
+def _iso(when: datetime) -> str:
+    return when.replace(microsecond=0).isoformat() + "Z"
+
+
+def atom_feed(
+    settings: Any, lst: store.PublicList, entries: list[tuple[store.SentIssue, str]]
+) -> bytes:
+    """An Atom 1.0 document listing ``entries`` (newest first) of list ``lst``."""
+    ET.register_namespace("", ATOM)
+    root = ET.Element(f"{{{ATOM}}}feed")
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", lst.language)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    own = links.feed_url(settings, lst.slug)
+    sub(root, "id", own)
+    sub(root, "title", lst.name)
+    if lst.description:
+        sub(root, "subtitle", lst.description)
+    sub(root, "link", rel="self", href=own)
+    sub(root, "link", rel="alternate", href=links.subscribe_url(settings, lst.slug))
+    newest = entries[0][0].sent_at if entries else datetime(2000, 1, 1)
+    sub(root, "updated", _iso(newest))
+    author = sub(root, "author")
+    sub(author, "name", lst.name)
+    for item, summary in entries:
+        url = links.issue_url(settings, item.issue_slug)
+        entry = sub(root, "entry")
+        sub(entry, "id", url)
+        sub(entry, "title", item.subject)
+        sub(entry, "link", rel="alternate", type="text/html", href=url)
+        sub(entry, "updated", _iso(item.sent_at))
+        sub(entry, "published", _iso(item.sent_at))
+        if summary:
+            sub(entry, "summary", summary)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(
+        root, encoding="utf-8", xml_declaration=False
+    )
+
+
+routes = [
+    Route("/issues/", index),
+    Route("/issues/{issue}", issue_page),
+    Route("/issues/{issue}/", issue_page),
+    Route("/issues/{issue}/{rest:path}", issue_page),
+    Route("/lists/{list}/feed.xml", feed),
+]

@@ -1,0 +1,70 @@
+"""Login and logout for editors and operators."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from mailer.db.users import authenticate
+from mailer.web.app import render, web_state
+from mailer.web.security import (
+    SESSION_USER,
+    check_session_csrf,
+    current_user,
+    enforce,
+    form_str,
+    safe_next,
+    session_csrf_token,
+)
+
+
+def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:
+    return render(
+        request,
+        "login.html",
+        {
+            "next": next_path,
+            "error": error,
+            "login_csrf": session_csrf_token(request),
+        },
+        status=status,
+    )
+
+
+async def login(request: Request) -> Response:
+    next_path = safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        if current_user(request):
+            return RedirectResponse(next_path, status_code=303)
+        return _login_page(request, next_path)
+
+    state = web_state(request)
+    enforce(state.login_limiter, request)
+    await check_session_csrf(request)
+    form = await request.form()
+    next_path = safe_next(form_str(form, "next"))
+    username = form_str(form, "username")
+    password = form.get("password")
+    password = password if isinstance(password, str) else ""
+    ok = await run_in_threadpool(authenticate, state.database, state.settings, username, password)
+    if not ok:
+        return _login_page(request, next_path, "Wrong username or password.", status=401)
+    # A fresh session on login: nothing chosen before (a planted token) survives.
+    request.session.clear()
+    request.session[SESSION_USER] = username
+    session_csrf_token(request)
+    return RedirectResponse(next_path, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    await check_session_csrf(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+routes = [
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+]

@@ -1,0 +1,188 @@
+"""Editors' pages: the issues, a live preview, test sends and scheduling."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from mailer import links
+from mailer.db import web as store
+from mailer.errors import MailerError, ValidationError
+from mailer.web import preview
+from mailer.web.app import flash, render, web_state
+from mailer.web.security import EMAIL_FRAME_CSP, form_str, login_required
+
+VIEWS = ("devices", "dark", "text")
+COMMON_ZONES = ("UTC", "Europe/Brussels", "Europe/Amsterdam", "Europe/London", "America/New_York")
+
+
+@login_required
+async def admin_home(request: Request) -> Response:
+    return RedirectResponse("/admin/issues", status_code=303)
+
+
+@login_required
+async def issues(request: Request) -> Response:
+    state = web_state(request)
+
+    def summaries() -> list[Any]:
+        from mailer.web.issues import issue_slugs
+
+        return [state.issues.summary(slug) for slug in issue_slugs(state.settings)]
+
+    items = await run_in_threadpool(summaries)
+    return render(request, "admin/issues.html", {"issues": items})
+
+
+def _lint_level(item: Any) -> str:
+    for name in ("level", "severity", "kind"):
+        value = getattr(item, name, None)
+        if isinstance(value, str):
+            return value.lower()
+    return "warning"
+
+
+@login_required
+async def issue_preview(request: Request) -> Response:
+    state = web_state(request)
+    slug = request.path_params["slug"]
+    view = request.query_params.get("view", "devices")
+    view = view if view in VIEWS else "devices"
+    summary = await run_in_threadpool(state.issues.summary, slug)
+    composed = None
+    problems = [str(p) for p in summary.problems]
+    if not problems:
+        try:
+            composed = await run_in_threadpool(state.issues.composed, slug)
+        except ValidationError as exc:
+            problems = [str(p) for p in exc.problems]
+        except MailerError as exc:
+            problems = [exc.message]
+    lists = await run_in_threadpool(store.public_lists, state.database)
+    lint = [
+        {"level": _lint_level(i), "text": str(i)} for i in getattr(composed, "lint", None) or []
+    ]
+    text_part = ""
+    if composed is not None and view == "text":
+        text_part = preview.fill_placeholders(
+            composed.text, links.issue_url(state.settings, slug), escape=False
+        )
+    zones = sorted(zoneinfo.available_timezones())
+    return render(
+        request,
+        "admin/preview.html",
+        {
+            "slug": slug,
+            "summary": summary,
+            "composed": composed,
+            "problems": problems,
+            "lint": lint,
+            "view": view,
+            "text_part": text_part,
+            "dark_rules": composed is not None and preview.has_dark_rules(composed.html),
+            "fingerprint": await run_in_threadpool(_fingerprint, state, slug),
+            "lists": lists,
+            "zones": zones,
+            "common_zones": [z for z in COMMON_ZONES if z in zones],
+            "default_zone": state.settings.site.timezone,
+            "today": datetime.now(zoneinfo.ZoneInfo(state.settings.site.timezone)).date(),
+            "from_name": _from_name(composed, summary),
+        },
+    )
+
+
+def _from_name(composed: Any, summary: Any) -> str:
+    return str(getattr(composed, "from_name", None) or summary.title)
+
+
+def _fingerprint(state: Any, slug: str) -> str:
+    from mailer.web.issues import fingerprint
+
+    return fingerprint(state.settings, slug)
+
+
+@login_required
+async def issue_frame(request: Request) -> Response:
+    """The composed email alone, for the preview iframes (same-origin framing only)."""
+    state = web_state(request)
+    slug = request.path_params["slug"]
+    composed = await run_in_threadpool(state.issues.composed, slug)
+    dark = request.query_params.get("dark") == "1"
+    doc = preview.frame_document(composed.html, links.issue_url(state.settings, slug), dark)
+    return HTMLResponse(
+        doc,
+        headers={"content-security-policy": EMAIL_FRAME_CSP, "x-frame-options": "SAMEORIGIN"},
+    )
+
+
+@login_required
+async def issue_state(request: Request) -> Response:
+    """The issue's fingerprint: the preview polls it and reloads when it changes."""
+    state = web_state(request)
+    stamp = await run_in_threadpool(_fingerprint, state, request.path_params["slug"])
+    return JSONResponse({"fingerprint": stamp})
+
+
+@login_required
+async def test_send(request: Request) -> Response:
+    state = web_state(request)
+    slug = request.path_params["slug"]
+    form = await request.form()
+    raw = form_str(form, "addresses")
+    addresses = [
+        a.strip() for a in raw.replace(";", ",").replace("\n", ",").split(",") if a.strip()
+    ]
+    list_slug = form_str(form, "list") or None
+    back = f"/admin/issues/{slug}"
+    if not addresses:
+        flash(request, "Type at least one address for the test.", "error")
+        return RedirectResponse(back, status_code=303)
+    from mailer.web import sending
+
+    try:
+        count = await run_in_threadpool(sending.test_send, state, slug, addresses, list_slug)
+    except MailerError as exc:
+        flash(request, f"Test not sent: {exc.message}", "error")
+    else:
+        flash(request, f"Test copy sent to {count} address{'es' if count != 1 else ''}.")
+    return RedirectResponse(back, status_code=303)
+
+
+@login_required
+async def schedule(request: Request) -> Response:
+    state = web_state(request)
+    slug = request.path_params["slug"]
+    form = await request.form()
+    list_slug = form_str(form, "list")
+    when = form_str(form, "when", "later")
+    date, time, zone = form_str(form, "date"), form_str(form, "time"), form_str(form, "timezone")
+    again = form_str(form, "again") == "1"
+    from mailer.web import sending
+
+    try:
+        send_id = await run_in_threadpool(
+            sending.schedule, state, slug, list_slug, when == "now", date, time, zone, again
+        )
+    except MailerError as exc:
+        flash(request, f"Not scheduled: {exc.message}", "error")
+        return RedirectResponse(f"/admin/issues/{slug}", status_code=303)
+    flash(request, f"Send #{send_id} {'started' if when == 'now' else 'scheduled'}.")
+    return RedirectResponse(f"/admin/sends/{send_id}", status_code=303)
+
+
+routes = [
+    Route("/admin", admin_home),
+    Route("/admin/", admin_home),
+    Route("/admin/issues", issues),
+    Route("/admin/issues/{slug}", issue_preview),
+    Route("/admin/issues/{slug}/frame", issue_frame),
+    Route("/admin/issues/{slug}/state.json", issue_state),
+    Route("/admin/issues/{slug}/test", test_send, methods=["POST"]),
+    Route("/admin/issues/{slug}/schedule", schedule, methods=["POST"]),
+]

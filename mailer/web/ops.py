@@ -1,0 +1,88 @@
+"""Operators' pages: lists with counts and health, subscribers with history."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from mailer.db import web as store
+from mailer.errors import MailerError, NotFoundError
+from mailer.lists import people
+from mailer.web import sends
+from mailer.web.app import flash, render, web_state
+from mailer.web.security import form_str, login_required
+
+
+@login_required
+async def lists_page(request: Request) -> Response:
+    state = web_state(request)
+    rows = await run_in_threadpool(store.list_overview, state.database)
+    return render(request, "admin/lists.html", {"lists": rows, "health": {}})
+
+
+@login_required
+async def subscribers_page(request: Request) -> Response:
+    state = web_state(request)
+    query = request.query_params.get("q", "").strip()
+    found: list[Any] = []
+    if query:
+        found = await run_in_threadpool(people.find, state.database, query, 100)
+    return render(request, "admin/subscribers.html", {"q": query, "found": found})
+
+
+@login_required
+async def subscriber_page(request: Request) -> Response:
+    state = web_state(request)
+    email = request.query_params.get("email", "").strip()
+    if not email:
+        return RedirectResponse("/admin/subscribers", status_code=303)
+    profile = await run_in_threadpool(people.show, state.database, email)
+    deliveries, events = await run_in_threadpool(store.subscriber_history, state.database, email)
+    return render(
+        request,
+        "admin/subscriber.html",
+        {"profile": profile, "deliveries": deliveries, "events": events},
+    )
+
+
+@login_required
+async def subscriber_action(request: Request) -> Response:
+    state = web_state(request)
+    form = await request.form()
+    email = form_str(form, "email")
+    action = request.path_params["action"]
+    try:
+        if action == "suppress":
+            detail = form_str(form, "detail") or "suppressed in the web app"
+            changed = await run_in_threadpool(people.suppress, state.database, email, detail)
+            flash(
+                request,
+                f"{email} is suppressed." if changed else f"{email} was already suppressed.",
+            )
+        elif action == "unsuppress":
+            changed = await run_in_threadpool(people.unsuppress, state.database, email)
+            flash(
+                request,
+                f"Suppression of {email} lifted." if changed else f"{email} was not suppressed.",
+            )
+        else:
+            raise NotFoundError(f"no action {action!r}")
+    except NotFoundError:
+        raise
+    except MailerError as exc:
+        flash(request, exc.message, "error")
+    return RedirectResponse(f"/admin/subscribers/show?email={quote(email)}", status_code=303)
+
+
+routes = [
+    Route("/admin/lists", lists_page),
+    Route("/admin/subscribers", subscribers_page),
+    Route("/admin/subscribers/show", subscriber_page),
+    Route("/admin/subscribers/{action}", subscriber_action, methods=["POST"]),
+    *sends.routes,
+]

@@ -1,0 +1,91 @@
+"""What the editors' forms ask of the delivery stage: test copies and scheduled sends.
+
+The issue is composed for the chosen list (its sender name and postal
+address win, as with ``mailer send``), and refused while it has lint errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from mailer.db import web as store
+from mailer.deliver import sends
+from mailer.errors import ConflictError, MailerError
+from mailer.lists import InvalidEmail, normalise_email
+
+MAX_TEST_ADDRESSES = 10
+
+
+def compose_for_list(state: Any, slug: str, list_slug: str) -> Any:
+    """Compose issue ``slug`` for list ``list_slug``; refuse it while it has lint errors."""
+    from mailer.compose import compose_issue
+
+    issue = state.issues.issue(slug)
+    sender = store.list_sender(state.database, list_slug)
+    composed = compose_issue(
+        issue,
+        state.settings,
+        postal_address=sender.postal_address or None,
+        from_name=sender.from_name or None,
+    )
+    errors = [r for r in composed.lint if getattr(r, "level", "") == "error"]
+    if errors:
+        raise MailerError(f"the issue has {len(errors)} lint error(s): {errors[0].message}")
+    return composed
+
+
+def _first_list(state: Any) -> str:
+    lists = store.public_lists(state.database)
+    if not lists:
+        raise MailerError("there is no list yet: add one under lists/ and run `mailer lists sync`")
+    return lists[0].slug
+
+
+def test_send(state: Any, slug: str, addresses: Sequence[str], list_slug: str | None) -> int:
+    """Send a ``[TEST]`` copy of ``slug`` to ``addresses``; returns how many went."""
+    if len(addresses) > MAX_TEST_ADDRESSES:
+        raise MailerError(f"at most {MAX_TEST_ADDRESSES} test addresses at a time")
+    checked = []
+    for raw in addresses:
+        try:
+            checked.append(normalise_email(raw))
+        except InvalidEmail as exc:
+            raise MailerError(f"{raw!r}: {exc.message}") from exc
+    list_slug = list_slug or _first_list(state)
+    composed = compose_for_list(state, slug, list_slug)
+    sends.send_test(state.settings, state.database, composed, list_slug, checked)
+    return len(checked)
+
+
+def schedule(
+    state: Any,
+    slug: str,
+    list_slug: str,
+    now: bool,
+    date: str,
+    time: str,
+    zone: str,
+    again: bool,
+) -> int:
+    """Create a send of ``slug`` to ``list_slug``, due now or at ``date time`` in ``zone``."""
+    if not list_slug:
+        raise MailerError("choose a list")
+    at = None
+    if not now:
+        if not date or not time:
+            raise MailerError("give a date and a time, or press Send now")
+        try:
+            at = sends.parse_when(f"{date} {time}", zone or state.settings.site.timezone)
+        except MailerError as exc:
+            # parse_when speaks in CLI flags; the form has fields.
+            message = exc.message.replace("--at: ", "").replace("--tz: ", "timezone: ")
+            raise MailerError(message) from exc
+    composed = compose_for_list(state, slug, list_slug)
+    try:
+        send = sends.create_send(
+            state.settings, state.database, composed, list_slug, at=at, again=again
+        )
+    except ConflictError as exc:
+        raise ConflictError(exc.message.replace("use --again", 'tick "Send again"')) from exc
+    return int(send.id)

@@ -1,0 +1,83 @@
+"""Sends: the list with live progress, one send's page, pause/resume/cancel."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from mailer.db import web as store
+from mailer.db.models import SendStatus
+from mailer.deliver import sends as delivery
+from mailer.errors import MailerError, NotFoundError
+from mailer.web.app import flash, render, web_state
+from mailer.web.security import login_required
+
+ACTIVE = (SendStatus.SCHEDULED, SendStatus.RUNNING, SendStatus.PAUSED)
+
+
+def _send_id(request: Request) -> int:
+    raw = request.path_params["send_id"]
+    if not raw.isdigit():
+        raise NotFoundError(f"no send {raw!r}")
+    return int(raw)
+
+
+@login_required
+async def sends_page(request: Request) -> Response:
+    state = web_state(request)
+    rows = await run_in_threadpool(store.sends_overview, state.database, 100)
+    return render(request, "admin/sends.html", {"sends": rows})
+
+
+@login_required
+async def sends_progress(request: Request) -> Response:
+    """Counts of the latest sends, for the sends page to poll."""
+    state = web_state(request)
+    rows = await run_in_threadpool(store.sends_overview, state.database, 100)
+    return JSONResponse(
+        {
+            "sends": [r.as_json() for r in rows],
+            "active": any(r.status in ACTIVE for r in rows),
+        }
+    )
+
+
+@login_required
+async def send_progress(request: Request) -> Response:
+    state = web_state(request)
+    row = await run_in_threadpool(store.send_row, state.database, _send_id(request))
+    return JSONResponse({**row.as_json(), "active": row.status in ACTIVE})
+
+
+@login_required
+async def send_action(request: Request) -> Response:
+    state = web_state(request)
+    send_id = _send_id(request)
+    action = request.path_params["action"]
+    try:
+        if action == "pause":
+            await run_in_threadpool(delivery.pause, state.database, send_id)
+            flash(request, f"Send #{send_id} paused.")
+        elif action == "resume":
+            status = await run_in_threadpool(delivery.resume, state.database, send_id)
+            flash(request, f"Send #{send_id} resumed ({status}).")
+        elif action == "cancel":
+            left = await run_in_threadpool(delivery.cancel, state.database, send_id)
+            flash(request, f"Send #{send_id} cancelled; {left:,} recipients will not get it.")
+        else:
+            raise NotFoundError(f"no action {action!r} for sends")
+    except NotFoundError:
+        raise
+    except MailerError as exc:
+        flash(request, exc.message, "error")
+    return RedirectResponse(f"/admin/sends/{send_id}", status_code=303)
+
+
+routes = [
+    Route("/admin/sends", sends_page),
+    Route("/admin/sends/progress.json", sends_progress),
+    Route("/admin/sends/{send_id}/progress.json", send_progress),
+    Route("/admin/sends/{send_id}/{action}", send_action, methods=["POST"]),
+]
