@@ -77,6 +77,17 @@ class SectionView:
     label: str | None
     stories: list[StoryView]
 
+    @property
+    def groups(self) -> list[tuple[str, list[StoryView]]]:
+        """Runs of consecutive stories of one kind: briefs share one block of the layout."""
+        runs: list[tuple[str, list[StoryView]]] = []
+        for story in self.stories:
+            if runs and runs[-1][0] == story.kind == "brief":
+                runs[-1][1].append(story)
+            else:
+                runs.append((story.kind, [story]))
+        return runs
+
 
 @dataclass(frozen=True)
 class IssueView:
