@@ -118,11 +118,13 @@ def merge_batch(
         if new_name != name or new_attrs != (attributes or {}):
             updates.append({"b_id": sub_id, "b_name": new_name, "b_attrs": new_attrs})
     if updates:
+        # The Core table, not the mapped class: a list of parameters then means
+        # one executemany, not the ORM's per-row bulk update.
+        table = Subscriber.__table__
         session.execute(
-            update(Subscriber)
-            .where(Subscriber.id == bindparam("b_id"))
-            .values(name=bindparam("b_name"), attributes=bindparam("b_attrs"), updated_at=now)
-            .execution_options(synchronize_session=False),
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(name=bindparam("b_name"), attributes=bindparam("b_attrs"), updated_at=now),
             updates,
         )
         counts.updated_people = len(updates)

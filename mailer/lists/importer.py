@@ -127,6 +127,10 @@ def _lines(path: Path, raw: IO[bytes], encoding: str, counter: list[int]) -> Ite
                 f"line {counter[0]}",
                 f"longer than {MAX_LINE_CHARS:,} bytes: this does not look like a subscriber CSV",
             )
+        if b"\x00" in data:
+            raise ImportFileError(
+                path, f"line {counter[0]}", "contains NUL bytes: binary data, not CSV text"
+            )
         if counter[0] == 1 and encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]  # the byte-order mark Excel writes
         try:
@@ -289,10 +293,7 @@ def _next_record(path: Path, reader: Any, counter: list[int]) -> list[str] | Non
     except StopIteration:
         return None
     except csv.Error as exc:
-        why = str(exc)
-        if "NUL" in why:
-            why = "contains NUL bytes: binary data, not CSV text"
-        raise ImportFileError(path, f"line {counter[0]}", f"unreadable CSV: {why}") from exc
+        raise ImportFileError(path, f"line {counter[0]}", f"unreadable CSV: {exc}") from exc
 
 
 def _parse_row(cols: _Columns, values: list[str], line: int, check: bool) -> sql.ImportRow | str:

@@ -45,7 +45,9 @@ _ALPHABET = "aAzZ09._+-@!#&'*/=?^`{|}~\"() ,:;<>[]\\xn.éü"
 @given(
     st.one_of(
         st.text(alphabet=_ALPHABET, max_size=40),
-        st.from_regex(r"[a-zA-Z0-9._+-]{1,70}@[a-zA-Z0-9.-]{1,40}\.[a-zA-Z0-9-]{1,8}", fullmatch=True),
+        st.from_regex(
+            r"[a-zA-Z0-9._+-]{1,70}@[a-zA-Z0-9.-]{1,40}\.[a-zA-Z0-9-]{1,8}", fullmatch=True
+        ),
     )
 )
 def test_fast_path_agrees_with_email_validator(candidate: str) -> None:
