@@ -117,7 +117,7 @@ def test_delivery_open_click_are_counted(world: World, settings: Settings) -> No
         "2026-11-02T09:15:04"
     )
     assert (rec.opens, rec.clicks) == (2, 1)
-    click = [e for e in stored(world) if e.event_type == "click"][0]
+    click = next(e for e in stored(world) if e.event_type == "click")
     assert click.detail == "https://news.example.org/issues/42/autumn"
 
 
@@ -157,7 +157,7 @@ def test_send_and_delay_are_stored_without_changing_the_row(
         before.delivered_at,
         before.error,
     )
-    delay = [e for e in stored(world) if e.event_type == "delivery_delay"][0]
+    delay = next(e for e in stored(world) if e.event_type == "delivery_delay")
     assert "4.4.1" in delay.detail
 
 
