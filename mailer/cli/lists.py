@@ -51,9 +51,7 @@ def show_lists(app: AppContext) -> None:
         return
     table = Table(title="lists")
     for col in ("list", "name", "active", "unconfirmed", "unsubscribed", "suppressed", "mailable"):
-        table.add_column(
-            col, justify="left" if col in ("list", "name") else "right", no_wrap=True
-        )
+        table.add_column(col, justify="left" if col in ("list", "name") else "right", no_wrap=True)
     for c in counts:
         table.add_row(
             c.slug,
