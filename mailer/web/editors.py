@@ -40,14 +40,6 @@ async def issues(request: Request) -> Response:
     return render(request, "admin/issues.html", {"issues": items})
 
 
-def _lint_level(item: Any) -> str:
-    for name in ("level", "severity", "kind"):
-        value = getattr(item, name, None)
-        if isinstance(value, str):
-            return value.lower()
-    return "warning"
-
-
 @login_required
 async def issue_preview(request: Request) -> Response:
     state = web_state(request)
@@ -65,9 +57,8 @@ async def issue_preview(request: Request) -> Response:
         except MailerError as exc:
             problems = [exc.message]
     lists = await run_in_threadpool(store.public_lists, state.database)
-    lint = [
-        {"level": _lint_level(i), "text": str(i)} for i in getattr(composed, "lint", None) or []
-    ]
+    findings = composed.lint if composed is not None else []
+    lint = [{"level": r.level, "text": r.message, "code": r.code} for r in findings]
     text_part = ""
     if composed is not None and view == "text":
         text_part = preview.fill_placeholders(

@@ -53,7 +53,3 @@ def editor(client: TestClient, app_db: Database) -> TestClient:
     )
     assert r.status_code == 303, r.text
     return client
-
-
-def admin_csrf(client: TestClient, path: str = "/admin/subscribers") -> str:
-    return csrf_of(client.get(path).text)

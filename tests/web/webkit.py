@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from mailer.db import Database
 from mailer.db import subscribers as store
@@ -65,3 +66,7 @@ def csrf_of(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "no CSRF field on the page"
     return match.group(1)
+
+
+def admin_csrf(client: Any, path: str = "/admin/subscribers") -> str:
+    return csrf_of(client.get(path).text)
