@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from webkit import ROOT, admin_csrf
 
 from mailer.config import Settings
 from mailer.db import Database
-from webkit import ROOT, admin_csrf
 
 SAMPLE = "ai2x-briefing-2026-01-12"
 

@@ -1,0 +1,270 @@
+"""Subscriber pages: subscribe, confirm, unsubscribe (page and RFC 8058 one-click), preferences."""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from webkit import add_list, add_subscriber, csrf_of, status_of
+
+from mailer import links
+from mailer.config import Settings
+from mailer.db import Database, email_hash
+from mailer.web import create_app
+
+
+def _outbox(settings: Settings) -> list[Path]:
+    folder = settings.path(settings.delivery.outbox_dir)
+    return sorted(folder.rglob("*.eml")) if folder.exists() else []
+
+
+def _token(settings: Settings, purpose: str, address: str, list_slug: str = "news") -> str:
+    return links.make_token(settings, purpose, list_slug, email_hash(address))
+
+
+def _subscribe(client: TestClient, address: str, slug: str = "news", **extra: str):  # type: ignore[no-untyped-def]
+    page = client.get(f"/subscribe/{slug}")
+    data = {"email": address, "name": "Jo", "csrf_token": csrf_of(page.text), **extra}
+    return client.post(f"/subscribe/{slug}", data=data)
+
+
+# --- subscribe and confirm ----------------------------------------------------------------
+
+
+def test_subscribe_form(client: TestClient) -> None:
+    r = client.get("/subscribe/news")
+    assert r.status_code == 200
+    assert "Subscribe to The News List" in r.text and 'name="email"' in r.text
+    assert "We will email you a link to confirm" in r.text
+
+
+def test_double_opt_in_subscribe_then_confirm(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    r = _subscribe(client, "new@example.org")
+    assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
+    assert "Please check your inbox" in client.get(r.headers["location"]).text
+    assert status_of(app_db, "new@example.org") == "unconfirmed"
+    [eml] = _outbox(settings)
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    url = re.search(r"https://news\.example\.org(/confirm/\S+)", body)
+    assert url, body
+    path = url.group(1)
+    # GET only shows a button: link scanners must not confirm on their own.
+    page = client.get(path)
+    assert page.status_code == 200 and "Yes, subscribe me" in page.text
+    assert status_of(app_db, "new@example.org") == "unconfirmed"
+    done = client.post(path, data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 200 and "You are subscribed" in done.text
+    assert status_of(app_db, "new@example.org") == "active"
+
+
+def test_confirm_needs_csrf(client: TestClient, settings: Settings) -> None:
+    token = links.make_confirm_token(settings, "news", email_hash("x@example.org"))
+    r = client.post(f"/confirm/{token}", data={"csrf_token": "nope"})
+    assert r.status_code == 403
+
+
+def test_forged_confirm_link_is_400(client: TestClient) -> None:
+    r = client.get("/confirm/not-a-real-token")
+    assert r.status_code == 400
+    assert "This confirmation link is not valid." in r.text
+
+
+def test_single_opt_in_list(settings: Settings, web_db: Database) -> None:
+    add_list(web_db, "open", double_opt_in=False)
+    with TestClient(create_app(settings, web_db), follow_redirects=False) as c:
+        r = _subscribe(c, "open@example.org", "open")
+        assert r.status_code == 303
+        assert "Your subscription to The Open List is recorded" in c.get(r.headers["location"]).text
+    assert status_of(web_db, "open@example.org", "open") == "active"
+    assert _outbox(settings) == []
+
+
+def test_same_answer_whether_or_not_subscribed(client: TestClient, app_db: Database) -> None:
+    add_subscriber(app_db, "old@example.org")
+    first = _subscribe(client, "old@example.org")
+    second = _subscribe(client, "fresh@example.org")
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert client.get(first.headers["location"]).text == client.get(second.headers["location"]).text
+
+
+def test_one_confirmation_per_address_per_hour(client: TestClient, settings: Settings) -> None:
+    for _ in range(3):
+        assert _subscribe(client, "twice@example.org").status_code == 303
+    assert len(_outbox(settings)) == 1
+
+
+def test_bad_address_is_explained_and_kept(client: TestClient, settings: Settings) -> None:
+    r = _subscribe(client, "not an address")
+    assert r.status_code == 422
+    assert 'value="not an address"' in r.text  # what was typed is kept
+    assert "flash-error" in r.text
+    assert _outbox(settings) == []
+
+
+def test_honeypot_gets_the_same_answer_and_no_mail(client: TestClient, settings: Settings) -> None:
+    r = _subscribe(client, "bot@example.org", website="http://spam.example")
+    assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
+    assert _outbox(settings) == []
+
+
+def test_subscribe_without_csrf_is_403(client: TestClient, settings: Settings) -> None:
+    r = client.post("/subscribe/news", data={"email": "a@example.org"})
+    assert r.status_code == 403
+    page_of_other_list = csrf_of(client.get("/subscribe/news").text)
+    r = client.post(
+        "/subscribe/other", data={"email": "a@example.org", "csrf_token": page_of_other_list}
+    )
+    assert r.status_code in (403, 404)
+    assert _outbox(settings) == []
+
+
+def test_subscribe_rate_limit_429(settings: Settings, web_db: Database) -> None:
+    settings.web.subscribe_per_minute = 3
+    add_list(web_db)
+    with TestClient(create_app(settings, web_db), follow_redirects=False) as c:
+        codes = [_subscribe(c, f"r{i}@example.org").status_code for i in range(4)]
+        last = _subscribe(c, "r9@example.org")
+    assert codes == [303, 303, 303, 429]
+    assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
+    assert "Too many attempts" in last.text
+    assert len(_outbox(settings)) == 3
+
+
+# --- unsubscribe ---------------------------------------------------------------------------
+
+
+def test_unsubscribe_page_then_button(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    add_subscriber(app_db, "leave@example.org")
+    path = f"/u/{_token(settings, 'unsubscribe', 'leave@example.org')}"
+    page = client.get(path)
+    assert page.status_code == 200 and "Unsubscribe from The News List?" in page.text
+    assert status_of(app_db, "leave@example.org") == "active"  # a GET changes nothing
+    assert "set-cookie" not in page.headers
+    done = client.post(path, data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 200 and "You are unsubscribed" in done.text
+    assert status_of(app_db, "leave@example.org") == "unsubscribed"
+    # "Subscribe me again" undoes a mistaken click.
+    again = client.post(f"{path}/resubscribe", data={"csrf_token": csrf_of(done.text)})
+    assert again.status_code == 200 and "Welcome back" in again.text
+    assert status_of(app_db, "leave@example.org") == "active"
+
+
+def test_one_click_post(client: TestClient, db: Database, settings: Settings) -> None:
+    add_subscriber(db, "oneclick@example.org")
+    token = _token(settings, "unsubscribe", "oneclick@example.org")
+    client.cookies.clear()
+    r = client.post(
+        f"/u/{token}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200  # no redirect, no login, no CSRF
+    assert "set-cookie" not in r.headers
+    assert status_of(db, "oneclick@example.org") == "unsubscribed"
+    # Idempotent: a second POST (providers retry) answers the same.
+    again = client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert again.status_code == 200 and again.text == r.text
+
+
+def test_one_click_multipart(client: TestClient, app_db: Database, settings: Settings) -> None:
+    add_subscriber(app_db, "multi@example.org")
+    token = _token(settings, "unsubscribe", "multi@example.org")
+    r = client.post(f"/u/{token}", files={"List-Unsubscribe": (None, "One-Click")})
+    assert r.status_code == 200
+    assert status_of(app_db, "multi@example.org") == "unsubscribed"
+
+
+def test_unknown_address_gets_the_same_answer(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    add_subscriber(app_db, "known@example.org")
+    known = client.post(
+        f"/u/{_token(settings, 'unsubscribe', 'known@example.org')}",
+        data={"List-Unsubscribe": "One-Click"},
+    )
+    unknown = client.post(
+        f"/u/{_token(settings, 'unsubscribe', 'nobody@example.org')}",
+        data={"List-Unsubscribe": "One-Click"},
+    )
+    assert (known.status_code, known.text) == (unknown.status_code, unknown.text)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "forged",
+        "WyJuZXdzIiwiYWJjIl0.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ],
+)
+def test_forged_unsubscribe_token_is_400(client: TestClient, app_db: Database, token: str) -> None:
+    add_subscriber(app_db, "victim@example.org")
+    for r in (
+        client.get(f"/u/{token}"),
+        client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"}),
+    ):
+        assert r.status_code == 400
+        assert "This link is not valid" in r.text
+    assert status_of(app_db, "victim@example.org") == "active"
+
+
+def test_token_for_another_purpose_is_refused(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    add_subscriber(app_db, "p@example.org")
+    prefs = _token(settings, "preferences", "p@example.org")
+    r = client.post(f"/u/{prefs}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 400
+    assert status_of(app_db, "p@example.org") == "active"
+
+
+def test_token_cannot_be_edited_to_target_someone_else(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    add_subscriber(app_db, "me@example.org")
+    add_subscriber(app_db, "them@example.org")
+    mine = _token(settings, "unsubscribe", "me@example.org")
+    theirs = _token(settings, "unsubscribe", "them@example.org")
+    payload_of_theirs, sig_of_mine = theirs.split(".")[0], mine.split(".")[1]
+    r = client.post(f"/u/{payload_of_theirs}.{sig_of_mine}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 400
+    assert status_of(app_db, "them@example.org") == "active"
+
+
+def test_unsubscribe_form_without_csrf_is_403(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    add_subscriber(app_db, "f@example.org")
+    r = client.post(f"/u/{_token(settings, 'unsubscribe', 'f@example.org')}", data={"x": "1"})
+    assert r.status_code == 403
+    assert status_of(app_db, "f@example.org") == "active"
+
+
+# --- preferences ---------------------------------------------------------------------------
+
+
+def test_preferences_choose_lists(client: TestClient, app_db: Database, settings: Settings) -> None:
+    add_list(app_db, "weekly", name="Weekly Digest")
+    add_subscriber(app_db, "pref@example.org")
+    path = f"/preferences/{_token(settings, 'preferences', 'pref@example.org')}"
+    page = client.get(path)
+    assert page.status_code == 200
+    assert 'value="news" checked' in page.text and 'value="weekly" >' in page.text
+    r = client.post(path, data={"csrf_token": csrf_of(page.text), "lists": ["weekly"]})
+    assert r.status_code == 200 and "Your choices are saved." in r.text
+    assert status_of(app_db, "pref@example.org") == "unsubscribed"
+    assert status_of(app_db, "pref@example.org", "weekly") == "active"
+    assert 'value="weekly" checked' in r.text
+
+
+def test_forged_preferences_token_is_400(client: TestClient) -> None:
+    assert client.get("/preferences/forged.token").status_code == 400
