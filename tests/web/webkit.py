@@ -70,3 +70,19 @@ def csrf_of(html: str) -> str:
 
 def admin_csrf(client: Any, path: str = "/admin/subscribers") -> str:
     return csrf_of(client.get(path).text)
+
+
+SAMPLE = "ai2x-briefing-2026-01-12"
+
+
+def send_sample(settings: Any, db: Database, list_slug: str = "news") -> int:
+    """Send the English sample to ``list_slug`` now, through the worker; return the send id."""
+    from mailer.compose import compose_issue
+    from mailer.content import load_issue
+    from mailer.deliver.sends import create_send
+    from mailer.deliver.worker import Worker
+
+    issue = load_issue(ROOT / "issues" / SAMPLE, settings)
+    send = create_send(settings, db, compose_issue(issue, settings), list_slug)
+    Worker(settings, db).run(once=True)
+    return int(send.id)
