@@ -35,6 +35,8 @@ class RecordingHandler:
     # address -> list of replies to give at RCPT, consumed one per attempt
     rcpt_replies: dict[str, list[str]] = field(default_factory=dict)
     drop_every: int = 0  # drop the connection at MAIL FROM every Nth transaction
+    # take the message, then drop the connection before replying (outcome unknown)
+    lose_reply_for: set[str] = field(default_factory=set)
     transactions: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,6 +69,8 @@ class RecordingHandler:
                     envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)
                 )
             )
+        if self.lose_reply_for.intersection(envelope.rcpt_tos):
+            server.transport.close()
         return "250 Message accepted"
 
     def count_by_recipient(self) -> dict[str, int]:
