@@ -160,3 +160,71 @@ def make_list(
             ],
         )
     return list_id, emails
+
+
+@dataclass
+class FakeSes:
+    """A tiny SES v2 endpoint over real HTTP: scripted errors, then success.
+
+    ``script`` maps a request number (1-based) or a recipient address to an
+    error code; ``throttle_first`` answers 429 to that many first requests.
+    """
+
+    throttle_first: int = 0
+    by_recipient: dict[str, str] = field(default_factory=dict)
+    max_send_rate: float = 50.0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def answer(self, body: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
+        with self.lock:
+            self.requests.append(body)
+            n = len(self.requests)
+            to = body.get("Destination", {}).get("ToAddresses", [""])[0]
+            if n <= self.throttle_first:
+                return (
+                    429,
+                    "TooManyRequestsException",
+                    {"message": "Maximum sending rate exceeded."},
+                )
+            code = self.by_recipient.get(to)
+            if code:
+                return 400, code, {"message": f"{code} for {to}"}
+            self.accepted.append(to)
+            return 200, "", {"MessageId": f"fake-{n:06d}"}
+
+
+def start_fake_ses(fake: FakeSes) -> Any:
+    """Serve ``fake`` on a free port in a thread; returns the server (call shutdown())."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _reply(self, status: int, error: str, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            if error:
+                self.send_header("x-amzn-ErrorType", error)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            quota = {"MaxSendRate": fake.max_send_rate, "Max24HourSend": 1e6, "SentLast24Hours": 0}
+            self._reply(200, "", {"SendQuota": quota, "SendingEnabled": True})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            self._reply(*fake.answer(body))
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -1,0 +1,208 @@
+"""SES delivery through boto3 over real HTTP: a moto server, and a scripted endpoint."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import json
+import urllib.request
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from deliver_helpers import FakeSes, free_port, make_list, start_fake_ses
+
+from mailer.config import Settings
+from mailer.db import Database
+from mailer.db import outbox as store
+from mailer.db.models import Recipient, RecipientStatus, SendStatus
+from mailer.deliver import sends
+from mailer.deliver.ratelimit import TokenBucket
+from mailer.deliver.transports.ses import SesTransport
+from mailer.deliver.worker import Worker
+
+RS = RecipientStatus
+ISSUE = SimpleNamespace(
+    slug="ses-issue",
+    subject="Via SES",
+    html="<p>Hi %%subscriber.name%%</p><a href='%%unsubscribe_url%%'>u</a>",
+    text="Hi %%subscriber.name%%\n",
+)
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def moto_data(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/moto-api/data.json") as response:
+        return dict(json.load(response))
+
+
+def use_ses(settings: Settings, url: str, rate: float = 100.0) -> None:
+    settings.delivery.transport = "ses"
+    settings.ses.endpoint_url = url
+    settings.ses.region = "eu-west-1"
+    settings.ses.max_rate = rate
+    settings.ses.configuration_set = "newsletter-events"
+
+
+def deliver(
+    settings: Settings, db: Database, transport: SesTransport
+) -> tuple[int, dict[str, int]]:
+    send = sends.create_send(settings, db, ISSUE, "weekly")
+    Worker(settings, db, transport=transport).run(only_send=send.id)
+    with db.session() as session:
+        return send.id, {k: v for k, v in store.counts(session, send.id).items() if v}
+
+
+def test_send_through_moto(settings: Settings, db: Database, moto_url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
+    use_ses(settings, moto_url)
+    _, emails = make_list(db, count=6)
+    transport = SesTransport(settings)
+    transport.client.create_email_identity(EmailIdentity="weekly.example.org")
+    sent_requests: list[dict[str, Any]] = []
+
+    def capture(request: Any, **_: Any) -> None:
+        sent_requests.append(json.loads(request.body))
+
+    transport.client.meta.events.register("before-send.sesv2.SendEmail", capture)
+    send_id, counts = deliver(settings, db, transport)
+    assert counts == {RS.SENT: 6}
+    raw = moto_data(moto_url)["ses"]["RawMessage"]
+    assert sorted(m["destinations"][0] for m in raw) == sorted(emails)
+    assert all(m["source"] == "news@weekly.example.org" for m in raw)
+    # SES's MessageId is kept on each recipient row, for matching feedback.
+    with db.session() as session:
+        stored = {
+            r.email: r.provider_message_id
+            for r in session.query(Recipient).filter(Recipient.send_id == send_id)
+        }
+    assert stored == {m["destinations"][0]: m["id"] for m in raw}
+    # moto ignores configuration sets, tags and headers: check what boto3 sent.
+    assert len(sent_requests) == 6
+    for body in sent_requests:
+        assert body["ConfigurationSetName"] == "newsletter-events"
+        assert {t["Name"]: t["Value"] for t in body["EmailTags"]} == {
+            "send_id": str(send_id),
+            "list": "weekly",
+        }
+        msg = email.message_from_bytes(
+            base64.b64decode(body["Content"]["Raw"]["Data"]), policy=email.policy.default
+        )
+        assert msg["To"].addresses[0].addr_spec == body["Destination"]["ToAddresses"][0]
+        assert msg["X-Mailer-Send-Id"] == str(send_id)
+        assert msg["List-Unsubscribe"].startswith("<https://news.example.org/u/")
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_max_rate_comes_from_the_account_divided_between_workers(
+    settings: Settings, moto_url: str
+) -> None:
+    use_ses(settings, moto_url, rate=0)
+    settings.ses.workers = 2
+    # moto has no sesv2 GetAccount: the transport falls back to SES v1 quota (1/s).
+    assert SesTransport(settings).rate == pytest.approx(0.5)
+    fake = FakeSes(max_send_rate=14)
+    server = start_fake_ses(fake)
+    try:
+        settings.ses.endpoint_url = fake.url
+        assert SesTransport(settings).rate == pytest.approx(7)
+    finally:
+        server.shutdown()
+
+
+def test_throttling_backs_off_and_the_send_completes(settings: Settings, db: Database) -> None:
+    fake = FakeSes(throttle_first=12)
+    server = start_fake_ses(fake)
+    try:
+        use_ses(settings, fake.url)
+        _, emails = make_list(db, count=10)
+        transport = SesTransport(settings, backoff_base=0.02)
+        _, counts = deliver(settings, db, transport)
+    finally:
+        server.shutdown()
+    assert counts == {RS.SENT: 10}
+    assert sorted(fake.accepted) == sorted(emails)  # each exactly once
+    assert transport.throttled == 12
+
+
+def test_sending_paused_pauses_the_send_with_a_clear_reason(
+    settings: Settings, db: Database
+) -> None:
+    settings.delivery.threads = 1
+    settings.delivery.batch_size = 5
+    _, emails = make_list(db, count=12)
+    fake = FakeSes(by_recipient={emails[3]: "SendingPausedException"})
+    server = start_fake_ses(fake)
+    try:
+        use_ses(settings, fake.url)
+        send_id, counts = deliver(settings, db, SesTransport(settings))
+    finally:
+        server.shutdown()
+    assert counts == {RS.SENT: 3, RS.QUEUED: 9}
+    assert len(fake.requests) == 4  # stopped at the refusal, not burning through the list
+    with db.session() as session:
+        send = store.get_send(session, send_id)
+    assert send.status == SendStatus.PAUSED
+    assert "SendingPausedException" in send.status_reason
+    assert "resume" in send.status_reason
+
+
+def test_message_rejected_fails_only_that_recipient(settings: Settings, db: Database) -> None:
+    _, emails = make_list(db, count=5)
+    fake = FakeSes(by_recipient={emails[2]: "MessageRejected"})
+    server = start_fake_ses(fake)
+    try:
+        use_ses(settings, fake.url)
+        send_id, counts = deliver(settings, db, SesTransport(settings))
+    finally:
+        server.shutdown()
+    assert counts == {RS.SENT: 4, RS.FAILED: 1}
+    with db.session() as session:
+        [(address, error, _)] = store.recipients_with_status(session, send_id, RS.FAILED)
+    assert address == emails[2] and "MessageRejected" in error
+
+
+def test_token_bucket_never_exceeds_its_rate() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(10, clock=lambda: now[0], sleep=sleep)
+    times = []
+    for _ in range(50):
+        bucket.acquire()
+        times.append(now[0])
+    # 50 tokens at 10/s with one token to start: the 50th is due at 4.9 s.
+    assert times[-1] == pytest.approx(4.9)
+    for i in range(len(times)):
+        window = [t for t in times if times[i] <= t < times[i] + 1.0]
+        assert len(window) <= 10
