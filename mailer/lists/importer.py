@@ -263,6 +263,8 @@ def import_csv(
                 on_progress(total, total)
             if dry_run:
                 session.rollback()
+            elif report.added or report.created_people:
+                sql.analyze(session)
     except BaseException:
         rejects.discard()
         raise

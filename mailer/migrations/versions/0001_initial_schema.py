@@ -101,7 +101,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('list_id', 'subscriber_id')
     )
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
-        batch_op.create_index('ix_subscriptions_list_status', ['list_id', 'status'], unique=False)
+        batch_op.create_index('ix_subscriptions_list_status', ['list_id', 'status', 'subscriber_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_subscriptions_subscriber_id'), ['subscriber_id'], unique=False)
 
     op.create_table('send_recipients',
