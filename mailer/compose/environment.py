@@ -28,8 +28,8 @@ class TemplateError(MailerError):
     """A template is missing, broken, or uses a variable nobody defines."""
 
 
-def _markdown_filter(value: str | None, heading_offset: int = 0) -> Markup:
-    return markdown.to_html(value or "", heading_offset)
+def _markdown_filter(value: str | None, top_heading: int | None = None) -> Markup:
+    return markdown.to_html(value or "", top_heading)
 
 
 def _markdown_text_filter(value: str | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 import unicodedata
@@ -13,7 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mailer.config import Settings
 from mailer.content.languages import available_languages, catalog_language
-from mailer.content.model import SLUG_RE, Brief, Feature, Issue
+from mailer.content.model import LANGUAGE_RE, SLUG_RE, Brief, Feature, Issue
 from mailer.content.problems import format_path, to_problems
 from mailer.errors import NotFoundError, Problem, ValidationError
 
@@ -32,7 +31,7 @@ def slugify(text: str, max_words: int = 8) -> str:
 def display(path: Path) -> str:
     """``path`` relative to the working directory when it is below it."""
     try:
-        return os.path.relpath(path) if path.is_absolute() else str(path)
+        return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
@@ -92,7 +91,12 @@ class _Checker:
 
     def run(self) -> None:
         data = self.data
-        if isinstance(data.get("language"), str) and catalog_language(data["language"]) is None:
+        language = data.get("language")
+        if (
+            isinstance(language, str)
+            and re.fullmatch(LANGUAGE_RE, language)
+            and catalog_language(language) is None
+        ):
             self.add(
                 ("language",),
                 f'no template strings for "{data["language"]}"; available: '

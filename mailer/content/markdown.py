@@ -30,15 +30,21 @@ def parse(source: str) -> list[Token]:
     return _parser().parse(source)
 
 
-def to_html(source: str, heading_offset: int = 0) -> Markup:
-    """Render Markdown to safe HTML; headings move down ``heading_offset`` levels."""
+def to_html(source: str, top_heading: int | None = None) -> Markup:
+    """Render Markdown to safe HTML.
+
+    With ``top_heading``, headings are renumbered so the body's highest one
+    becomes ``h<top_heading>`` and the levels below keep their steps: a story
+    body fits under the page's own headings without skipping a level.
+    """
     md = _parser()
     tokens = md.parse(source)
-    if heading_offset:
+    if top_heading is not None:
+        levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
+        shift = top_heading - min(levels) if levels else 0
         for token in tokens:
             if token.type in ("heading_open", "heading_close"):
-                level = min(6, int(token.tag[1]) + heading_offset)
-                token.tag = f"h{level}"
+                token.tag = f"h{max(1, min(6, int(token.tag[1]) + shift))}"
     return Markup(md.renderer.render(tokens, md.options, {}))
 
 

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+LANGUAGE_RE = r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?"
 _HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
 
 
@@ -195,7 +196,7 @@ class Issue(Node):
     @field_validator("language")
     @classmethod
     def _language(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?", value):
+        if not re.fullmatch(LANGUAGE_RE, value):
             raise ValueError(f'must be a language code such as "en" or "nl" (got {value!r})')
         return value
 

@@ -44,7 +44,8 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 def _tag(model: type[BaseModel]) -> str | None:
     field = model.model_fields.get("kind")
-    return None if field is None else str(field.default or model.__name__.lower())
+    values = typing.get_args(field.annotation) if field is not None else ()
+    return str(values[0]) if values else None
 
 
 def walk(loc: Loc) -> tuple[str, type[BaseModel] | None]:

@@ -1,0 +1,188 @@
+"""The MJML pipeline: safety, strictness, inlining, personalisation placeholders."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import lxml.html
+import pytest
+from composekit import ROOT
+
+from mailer.compose import compose_issue, placeholders
+from mailer.compose.environment import TemplateError
+from mailer.config import Settings
+from mailer.content import Issue, load_issue
+
+ISSUE = """
+title = "Safety check"
+date = 2026-02-02
+preheader = "Checking."
+
+[newsletter]
+name = "Letter"
+postal_address = "1 Main St, Springfield"
+
+[[sections]]
+label = "Only"
+
+[[sections.stories]]
+headline = "Hostile"
+body = '''
+Hello <script>alert("owned")</script> and <iframe src="https://evil.example"></iframe>.
+
+[click me](javascript:alert(1)) <a href="https://evil.example">raw link</a>
+'''
+"""
+
+
+def make_issue(tmp_path: Path, settings: Settings, toml: str = ISSUE) -> Issue:
+    folder = tmp_path / "issues" / "safety"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "issue.toml").write_text(toml, encoding="utf-8")
+    return load_issue(folder, settings)
+
+
+def custom_templates(tmp_path: Path, settings: Settings, edit: dict[str, str]) -> None:
+    """Copy the shipped templates and apply ``{old: new}`` to the default email template."""
+    target = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", target)
+    mjml = target / "default" / "email.mjml.j2"
+    source = mjml.read_text(encoding="utf-8")
+    for old, new in edit.items():
+        assert old in source
+        source = source.replace(old, new)
+    mjml.write_text(source, encoding="utf-8")
+    settings.paths.templates_dir = str(target)
+
+
+def test_scripts_and_raw_html_in_a_story_do_not_survive(tmp_path: Path, settings: Settings) -> None:
+    result = compose_issue(make_issue(tmp_path, settings), settings)
+    doc = lxml.html.document_fromstring(result.html)
+    assert not list(doc.iter("script")) and not list(doc.iter("iframe"))
+    assert "<script" not in result.html.lower()
+    assert not [h for h in doc.xpath("//@href | //@src") if "javascript" in h.lower()]
+    assert "https://evil.example" not in doc.xpath("//a/@href")
+    # The editor's text is kept, visibly, as text.
+    assert '<script>alert("owned")</script>' in doc.text_content()
+
+
+def test_mj_style_inline_rules_are_inlined(tmp_path: Path, settings: Settings) -> None:
+    result = compose_issue(make_issue(tmp_path, settings), settings)
+    doc = lxml.html.document_fromstring(result.html)
+    [headline] = doc.find_class("headline")
+    style = headline.get("style", "").replace(" ", "")
+    assert "font-size:22px" in style and "color:#111827" in style
+    # Non-inlinable rules (dark mode) stay in a <style> block.
+    assert "prefers-color-scheme: dark" in result.html
+    # mj-body attributes are applied: the page background.
+    assert "background-color:#eef1f4" in doc.body.get("style", "").replace(" ", "")
+
+
+def test_no_web_fonts_and_no_network(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    custom_templates(
+        tmp_path,
+        settings,
+        {
+            '<mj-style inline="inline">': (
+                '<mj-font name="Roboto" href="https://fonts.googleapis.com/css?family=Roboto" />\n'
+                '<mj-style inline="inline">\n'
+                "@import url(https://fonts.googleapis.com/css?family=Lato);"
+            ),
+        },
+    )
+    result = compose_issue(make_issue(tmp_path, settings), settings)
+    assert attempts == []
+    assert "@import" not in result.html and "fonts.googleapis.com" not in result.html
+
+
+def test_undefined_variable_is_an_error_naming_template_and_variable(
+    tmp_path: Path, settings: Settings
+) -> None:
+    custom_templates(tmp_path, settings, {"{{ issue.name }}</p>": "{{ issue.volume }}</p>"})
+    with pytest.raises(TemplateError) as info:
+        compose_issue(make_issue(tmp_path, settings), settings)
+    message = str(info.value)
+    assert "default/email.mjml.j2, line " in message
+    assert "volume" in message
+
+
+def test_undefined_top_level_name(tmp_path: Path, settings: Settings) -> None:
+    custom_templates(tmp_path, settings, {"{{ issue.name }}</p>": "{{ sponsor }}</p>"})
+    with pytest.raises(TemplateError, match=r"email\.mjml\.j2, line \d+: 'sponsor' is undefined"):
+        compose_issue(make_issue(tmp_path, settings), settings)
+
+
+def test_subscriber_fields_render_to_placeholders(tmp_path: Path, settings: Settings) -> None:
+    custom_templates(
+        tmp_path,
+        settings,
+        {
+            "{{ issue.name }}</p>": (
+                "{{ issue.name }}</p><p>Hi {{ subscriber.name }} ({{ subscriber.email }}) "
+                "in {{ subscriber.attributes.city }}</p>"
+            )
+        },
+    )
+    html = compose_issue(make_issue(tmp_path, settings), settings).html
+    assert f"Hi {placeholders.SUBSCRIBER_NAME} ({placeholders.SUBSCRIBER_EMAIL})" in html
+    assert placeholders.attribute("city") in html
+    assert set(placeholders.PATTERN.findall(html)) >= {
+        "subscriber.name",
+        "subscriber.email",
+        "subscriber.attributes.city",
+        "unsubscribe_url",
+    }
+
+
+def test_list_overrides_win_over_the_issue(tmp_path: Path, settings: Settings) -> None:
+    issue = make_issue(tmp_path, settings)
+    plain = compose_issue(issue, settings)
+    assert plain.postal_address == "1 Main St, Springfield" and plain.from_name == "Letter"
+    listed = compose_issue(issue, settings, postal_address="PO Box 9, Gent", from_name="The Team")
+    assert "PO Box 9, Gent" in listed.html and "PO Box 9, Gent" in listed.text
+    assert "1 Main St" not in listed.html
+    assert listed.from_name == "The Team"
+
+
+def test_missing_postal_address_is_a_warning(tmp_path: Path, settings: Settings) -> None:
+    issue = make_issue(
+        tmp_path, settings, ISSUE.replace('postal_address = "1 Main St, Springfield"', "")
+    )
+    codes = {r.code: r.level for r in compose_issue(issue, settings).lint}
+    assert codes.get("postal-address") == "warning"
+    settings.compose.postal_address = "Config Street 1"
+    assert "Config Street 1" in compose_issue(issue, settings).html
+
+
+def test_web_version_has_no_personal_links(tmp_path: Path, settings: Settings) -> None:
+    result = compose_issue(make_issue(tmp_path, settings), settings, web=True)
+    assert not placeholders.PATTERN.search(result.html)
+    assert not placeholders.PATTERN.search(result.text)
+    assert result.errors == []
+
+
+def test_explicit_teaser_and_read_more(tmp_path: Path, settings: Settings) -> None:
+    toml = ISSUE + (
+        'teaser = "A *short* teaser."\n'
+        'url = "https://example.org/full"\n'
+        'read_more_label = "Full story"\n'
+    )
+    result = compose_issue(make_issue(tmp_path, settings, toml), settings)
+    doc = lxml.html.document_fromstring(result.html)
+    [button] = [a for a in doc.iter("a") if a.get("href") == "https://example.org/full"]
+    assert "Full story" in button.text_content()
+    assert "<em>short</em>" in result.html
+    assert "Hostile" in result.text and "Full story: https://example.org/full" in result.text
+    assert "owned" not in result.html  # the body stays off the email when a teaser is given
