@@ -1,0 +1,145 @@
+"""The reports store: aggregate queries over outbox rows and events.
+
+Each report is one ``GROUP BY`` (or one conditional-count) query over the
+send's outbox rows, using the ``(send_id, status)`` index, so a report on a
+million-recipient send reads the rows once and returns a handful of numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy.orm import Session
+
+from mailer.db.models import Event, MailingList, Recipient, RecipientStatus, Send
+
+R = Recipient
+
+# Every count a report shows, as a SQL condition on an outbox row. A bounced
+# row is never also "delivered": SES can report a delivery and later a bounce.
+CONDITIONS: dict[str, Any] = {
+    "sent": R.status == RecipientStatus.SENT,
+    "delivered": and_(R.delivered_at.is_not(None), R.bounced_at.is_(None)),
+    "bounced": R.bounced_at.is_not(None),
+    "hard_bounced": R.bounce_type == "hard",
+    "soft_bounced": R.bounce_type == "soft",
+    "complained": R.complained_at.is_not(None),
+    "unsubscribed": R.unsubscribed_at.is_not(None),
+    "opened": R.opens > 0,
+    "clicked": R.clicks > 0,
+    "failed": R.status == RecipientStatus.FAILED,
+    "skipped": R.status == RecipientStatus.SKIPPED,
+    "uncertain": R.status == RecipientStatus.UNCERTAIN,
+    "pending": R.status.in_([RecipientStatus.QUEUED, RecipientStatus.SENDING]),
+}
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(cast(condition, Integer)), 0)
+
+
+def _columns() -> list[Any]:
+    cols = [func.count().label("recipients")]
+    cols += [_count(cond).label(name) for name, cond in CONDITIONS.items()]
+    cols += [
+        func.coalesce(func.sum(R.opens), 0).label("opens"),
+        func.coalesce(func.sum(R.clicks), 0).label("clicks"),
+    ]
+    return cols
+
+
+def send_counts(session: Session, send_id: int) -> dict[str, int]:
+    """Every count of one send, in one query."""
+    row = session.execute(select(*_columns()).where(R.send_id == send_id)).one()
+    return {key: int(value or 0) for key, value in row._mapping.items()}
+
+
+def counts_by_send(session: Session, send_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """The same counts for several sends, in one ``GROUP BY`` query."""
+    if not send_ids:
+        return {}
+    rows = session.execute(
+        select(R.send_id, *_columns()).where(R.send_id.in_(list(send_ids))).group_by(R.send_id)
+    )
+    out: dict[int, dict[str, int]] = {}
+    for row in rows:
+        data = dict(row._mapping)
+        out[int(data.pop("send_id"))] = {k: int(v or 0) for k, v in data.items()}
+    return out
+
+
+def get_send(session: Session, send_id: int) -> tuple[Send, MailingList] | None:
+    """The send and its list."""
+    row = session.execute(
+        select(Send, MailingList)
+        .join(MailingList, MailingList.id == Send.list_id)
+        .where(Send.id == send_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def recent_sends(session: Session, list_id: int, limit: int) -> list[Send]:
+    """The list's latest sends, newest first."""
+    return list(
+        session.scalars(
+            select(Send)
+            .where(Send.list_id == list_id)
+            .order_by(Send.created_at.desc(), Send.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def recipients_matching(
+    session: Session, send_id: int, status: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The outbox rows behind one count (``status`` is a key of ``CONDITIONS``)."""
+    stmt = (
+        select(
+            R.email,
+            R.status,
+            R.error,
+            R.bounce_type,
+            R.sent_at,
+            R.delivered_at,
+            R.bounced_at,
+            R.complained_at,
+            R.unsubscribed_at,
+            R.opens,
+            R.clicks,
+        )
+        .where(R.send_id == send_id, CONDITIONS[status])
+        .order_by(R.email)
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return [dict(row._mapping) for row in session.execute(stmt)]
+
+
+def _bucket(session: Session, column: Any, unit: str) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc(unit, column)
+    fmt = {"hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00"}[unit]
+    return func.strftime(fmt, column)
+
+
+def event_timeline(
+    session: Session, send_id: int, kinds: Sequence[str], unit: str = "hour"
+) -> list[tuple[datetime, str, int]]:
+    """(bucket start, event kind, count) for one send, oldest first."""
+    bucket = _bucket(session, Event.occurred_at, unit).label("bucket")
+    rows = session.execute(
+        select(bucket, Event.event_type, func.count())
+        .where(Event.send_id == send_id, Event.event_type.in_(list(kinds)))
+        .group_by(bucket, Event.event_type)
+        .order_by(bucket)
+    )
+    out = []
+    for when, kind, n in rows:
+        if isinstance(when, str):
+            when = datetime.fromisoformat(when)
+        out.append((when, str(kind), int(n)))
+    return out

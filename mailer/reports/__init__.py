@@ -1,0 +1,225 @@
+"""Delivery reports: what happened to a send, and to a list over its recent sends.
+
+The web app and the CLI both call ``send_report``, ``recipients_for``,
+``list_report`` and ``timeline``; rendering (table, JSON, CSV) lives in
+``mailer.reports.render``.
+
+Rates follow SES's own arithmetic: bounces, complaints, deliveries and
+unsubscribes are per message *sent*; unique opens and clicks per message
+*delivered*; failed, skipped and uncertain per recipient. SES reviews an
+account whose bounce rate passes 10% or complaint rate 0.5%; the report
+warns well before, at 5% and 0.1%.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mailer.db import Database, subscribers
+from mailer.db import reports as store
+from mailer.errors import NotFoundError, Problem, ValidationError
+
+BOUNCE_WARNING = 0.05
+COMPLAINT_WARNING = 0.001
+
+# (count name, label, denominator)
+ROWS: list[tuple[str, str, str]] = [
+    ("recipients", "Recipients", ""),
+    ("sent", "Sent", "recipients"),
+    ("delivered", "Delivered", "sent"),
+    ("hard_bounced", "Hard bounces", "sent"),
+    ("soft_bounced", "Soft bounces", "sent"),
+    ("complained", "Complaints", "sent"),
+    ("unsubscribed", "Unsubscribes", "sent"),
+    ("opened", "Opened (unique)", "delivered"),
+    ("clicked", "Clicked (unique)", "delivered"),
+    ("failed", "Failed", "recipients"),
+    ("skipped", "Skipped", "recipients"),
+    ("uncertain", "Uncertain", "recipients"),
+    ("pending", "Not sent yet", "recipients"),
+]
+STATUSES = sorted(store.CONDITIONS)
+
+
+def _rate(n: int, d: int) -> float:
+    return n / d if d else 0.0
+
+
+@dataclass
+class SendReport:
+    """Counts, rates and warnings for one send."""
+
+    send_id: int
+    issue: str
+    subject: str
+    list_slug: str
+    status: str
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    counts: dict[str, int]
+    rates: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def tracked(self) -> bool:
+        """Whether opens or clicks were tracked (any were recorded)."""
+        return bool(self.counts.get("opens") or self.counts.get("clicks"))
+
+    @property
+    def bounce_rate(self) -> float:
+        return self.rates["bounced"]
+
+    @property
+    def complaint_rate(self) -> float:
+        return self.rates["complained"]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("created_at", "started_at", "finished_at"):
+            data[key] = data[key].isoformat() if data[key] else None
+        data["tracked"] = self.tracked
+        return data
+
+
+def _rates(counts: dict[str, int]) -> dict[str, float]:
+    rates = {
+        name: _rate(counts.get(name, 0), counts.get(base, 0)) for name, _, base in ROWS if base
+    }
+    rates["bounced"] = _rate(counts.get("bounced", 0), counts.get("sent", 0))
+    return rates
+
+
+def _warnings(send_id: int, counts: dict[str, int], rates: dict[str, float]) -> list[str]:
+    out = []
+    if rates["bounced"] > BOUNCE_WARNING:
+        out.append(
+            f"bounce rate {rates['bounced']:.1%} is above {BOUNCE_WARNING:.0%}: "
+            "SES reviews accounts past 10%; clean the list before the next send"
+        )
+    if rates["complained"] > COMPLAINT_WARNING:
+        out.append(
+            f"complaint rate {rates['complained']:.2%} is above {COMPLAINT_WARNING:.1%}: "
+            "SES reviews accounts past 0.5%; check consent and the unsubscribe link"
+        )
+    if counts.get("uncertain"):
+        out.append(
+            f"{counts['uncertain']} recipients are uncertain (a worker died mid-send): "
+            f"see `mailer report {send_id} --recipients uncertain`"
+        )
+    return out
+
+
+def send_report(db: Database, send_id: int) -> SendReport:
+    """The report of one send; ``NotFoundError`` if there is no such send."""
+    with db.session() as session:
+        found = store.get_send(session, send_id)
+        if found is None:
+            raise NotFoundError(f"no send {send_id} (see `mailer sends list`)")
+        send, lst = found
+        counts = store.send_counts(session, send_id)
+    rates = _rates(counts)
+    return SendReport(
+        send_id=send.id,
+        issue=send.issue_slug,
+        subject=send.subject,
+        list_slug=lst.slug,
+        status=send.status,
+        created_at=send.created_at,
+        started_at=send.started_at,
+        finished_at=send.finished_at,
+        counts=counts,
+        rates=rates,
+        warnings=_warnings(send.id, counts, rates),
+    )
+
+
+def recipients_for(
+    db: Database, send_id: int, status: str, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The recipients behind one number of the report (``status`` in ``STATUSES``)."""
+    key = status.replace("-", "_")
+    aliases = {"bounces": "bounced", "hard": "hard_bounced", "soft": "soft_bounced"}
+    key = aliases.get(key, key)
+    if key not in store.CONDITIONS:
+        raise ValidationError(
+            [
+                Problem(
+                    "--recipients", "", f"unknown status {status!r}; one of: {', '.join(STATUSES)}"
+                )
+            ]
+        )
+    with db.session() as session:
+        if store.get_send(session, send_id) is None:
+            raise NotFoundError(f"no send {send_id}")
+        return store.recipients_matching(session, send_id, key, limit)
+
+
+@dataclass
+class ListReport:
+    """A list's health: its subscriptions now, and each recent send's report."""
+
+    slug: str
+    name: str
+    subscriptions: dict[str, int]
+    sends: list[SendReport]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "subscriptions": self.subscriptions,
+            "sends": [s.to_dict() for s in self.sends],
+            "warnings": self.warnings,
+        }
+
+
+def list_report(db: Database, slug: str, limit: int = 10) -> ListReport:
+    """Health of list ``slug`` across its ``limit`` latest sends (one query for all of them)."""
+    with db.session() as session:
+        lst = subscribers.get_list(session, slug)
+        subs = subscribers.count_subscriptions(session, lst.id)
+        sends = store.recent_sends(session, lst.id, limit)
+        counts = store.counts_by_send(session, [s.id for s in sends])
+    reports = []
+    for send in sends:
+        c = counts.get(send.id) or {
+            name: 0 for name in ["recipients", "opens", "clicks", *store.CONDITIONS]
+        }
+        rates = _rates(c)
+        reports.append(
+            SendReport(
+                send_id=send.id,
+                issue=send.issue_slug,
+                subject=send.subject,
+                list_slug=lst.slug,
+                status=send.status,
+                created_at=send.created_at,
+                started_at=send.started_at,
+                finished_at=send.finished_at,
+                counts=c,
+                rates=rates,
+                warnings=_warnings(send.id, c, rates),
+            )
+        )
+    warnings = [f"send {r.send_id} ({r.issue}): {w}" for r in reports for w in r.warnings]
+    return ListReport(lst.slug, lst.name, subs, reports, warnings)
+
+
+TIMELINE_KINDS = ("delivery", "bounce", "complaint", "open", "click")
+
+
+def timeline(db: Database, send_id: int, unit: str = "hour") -> list[dict[str, Any]]:
+    """Events per ``unit`` (hour or day) for a chart: ``[{"at": ..., "delivery": n, ...}]``."""
+    if unit not in ("hour", "day"):
+        raise ValueError("unit must be 'hour' or 'day'")
+    with db.session() as session:
+        rows = store.event_timeline(session, send_id, TIMELINE_KINDS, unit)
+    series: dict[datetime, dict[str, Any]] = {}
+    for when, kind, n in rows:
+        point = series.setdefault(when, {"at": when, **{k: 0 for k in TIMELINE_KINDS}})
+        point[kind] = n
+    return [series[k] for k in sorted(series)]
