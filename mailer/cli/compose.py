@@ -68,7 +68,8 @@ def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
     html_kb = len(composed.html.encode("utf-8")) / 1000
     click.echo(
         f"built {composed.slug} into {display(result.out_dir)}/: email.html ({html_kb:.1f} KB), "
-        f"email.txt, web/ ({len(result.files) - 2} pages); " + _count(composed.warnings, "warning")
+        f"email.txt, web/ ({_count(result.files[2:], 'page')}); "
+        + _count(composed.warnings, "warning")
     )
 
 
