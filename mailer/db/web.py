@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -363,3 +364,44 @@ def list_sender(db: Database, slug: str) -> ListSender:
     with db.session() as s:
         lst = subscribers.get_list(s, slug)
         return ListSender(lst.slug, lst.from_name, lst.postal_address)
+
+
+# --- a send's activity over time ----------------------------------------------------------
+
+_FORMATS = {
+    "minute": "%Y-%m-%d %H:%M:00",
+    "hour": "%Y-%m-%d %H:00:00",
+    "day": "%Y-%m-%d 00:00:00",
+}
+
+
+def _bucket(session: Session, column: Any, unit: str) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc(unit, column)
+    return func.strftime(_FORMATS[unit], column)
+
+
+def send_activity(db: Database, send_id: int, unit: str) -> dict[str, dict[datetime, int]]:
+    """Messages sent and unsubscribes credited to a send, per ``unit`` (minute, hour, day).
+
+    Feedback events (deliveries, bounces, complaints) come from the reports
+    stage; these two live on the outbox rows and exist even without SES.
+    """
+    if unit not in _FORMATS:
+        raise ValueError(f"unit must be one of {sorted(_FORMATS)}")
+    out: dict[str, dict[datetime, int]] = {"sent": {}, "unsubscribed": {}}
+    with db.session() as s:
+        for name, column in (
+            ("sent", Recipient.sent_at),
+            ("unsubscribed", Recipient.unsubscribed_at),
+        ):
+            bucket = _bucket(s, column, unit).label("bucket")
+            rows = s.execute(
+                select(bucket, func.count())
+                .where(Recipient.send_id == send_id, column.is_not(None))
+                .group_by(bucket)
+            )
+            for when, n in rows:
+                at = datetime.fromisoformat(when) if isinstance(when, str) else when
+                out[name][at] = int(n)
+    return out

@@ -139,7 +139,13 @@ def atom_feed(
     )
 
 
+async def favicon(request: Request) -> Response:
+    # Browsers ask for /favicon.ico whatever the page says; point them at the SVG.
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 routes = [
+    Route("/favicon.ico", favicon),
     Route("/issues/", index),
     Route("/issues/{issue}", issue_page),
     Route("/issues/{issue}/", issue_page),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -10,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from mailer import reports
 from mailer.db import web as store
 from mailer.errors import MailerError, NotFoundError
 from mailer.lists import people
-from mailer.web import sends
+from mailer.web import report, sends
 from mailer.web.app import flash, render, web_state
 from mailer.web.security import form_str, login_required
 
@@ -22,7 +24,38 @@ from mailer.web.security import form_str, login_required
 async def lists_page(request: Request) -> Response:
     state = web_state(request)
     rows = await run_in_threadpool(store.list_overview, state.database)
-    return render(request, "admin/lists.html", {"lists": rows, "health": {}})
+    health = await run_in_threadpool(_health, state, [r.slug for r in rows])
+    return render(request, "admin/lists.html", {"lists": rows, "health": health})
+
+
+@dataclass(frozen=True)
+class Health:
+    level: str  # ok or warning
+    label: str
+    detail: str
+
+
+def _health(state: Any, slugs: list[str]) -> dict[str, Health]:
+    """Each list's health over its recent sends (bounce and complaint rates, warnings)."""
+    out: dict[str, Health] = {}
+    for slug in slugs:
+        found = reports.list_report(state.database, slug, limit=5)
+        started = [r for r in found.sends if r.started_at is not None]
+        if not started:
+            continue
+        sent = sum(r.counts.get("sent", 0) for r in started)
+        bounced = sum(r.counts.get("bounced", 0) for r in started)
+        complained = sum(r.counts.get("complained", 0) for r in started)
+        detail = (
+            f"last {len(started)} send{'s' if len(started) != 1 else ''}: "
+            f"{bounced / sent if sent else 0:.1%} bounces, "
+            f"{complained / sent if sent else 0:.2%} complaints"
+        )
+        if found.warnings:
+            out[slug] = Health("warning", "needs attention", found.warnings[0])
+        else:
+            out[slug] = Health("ok", "healthy", detail)
+    return out
 
 
 @login_required
@@ -85,4 +118,5 @@ routes = [
     Route("/admin/subscribers/show", subscriber_page),
     Route("/admin/subscribers/{action}", subscriber_action, methods=["POST"]),
     *sends.routes,
+    *report.routes,
 ]

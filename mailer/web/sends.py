@@ -17,7 +17,7 @@ from mailer.web.security import login_required
 ACTIVE = (SendStatus.SCHEDULED, SendStatus.RUNNING, SendStatus.PAUSED)
 
 
-def _send_id(request: Request) -> int:
+def send_id_of(request: Request) -> int:
     raw = request.path_params["send_id"]
     if not raw.isdigit():
         raise NotFoundError(f"no send {raw!r}")
@@ -47,14 +47,14 @@ async def sends_progress(request: Request) -> Response:
 @login_required
 async def send_progress(request: Request) -> Response:
     state = web_state(request)
-    row = await run_in_threadpool(store.send_row, state.database, _send_id(request))
+    row = await run_in_threadpool(store.send_row, state.database, send_id_of(request))
     return JSONResponse({**row.as_json(), "active": row.status in ACTIVE})
 
 
 @login_required
 async def send_action(request: Request) -> Response:
     state = web_state(request)
-    send_id = _send_id(request)
+    send_id = send_id_of(request)
     action = request.path_params["action"]
     try:
         if action == "pause":
