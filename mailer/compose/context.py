@@ -118,15 +118,27 @@ def tint(color: str, amount: float = 0.9) -> str:
 
 
 def _teaser(story: Feature, budget: int) -> tuple[Markup, str]:
+    """The teaser as HTML paragraphs and as text.
+
+    Paragraphs the excerpt takes whole keep their inline Markdown (links,
+    emphasis); a paragraph cut short is shown as plain text, so no link or
+    emphasis is ever left half open.
+    """
     if story.teaser:
         return markdown.to_html(story.teaser), markdown.to_text(story.teaser)
-    cut = excerpt(markdown.blocks(story.body or ""), budget)
-    paragraphs = list(cut.paragraphs)
-    if cut.mid_sentence and paragraphs:
-        paragraphs[-1] += "…"
-    html = Markup("\n").join(Markup("<p>{}</p>").format(p) for p in paragraphs)
-    text = "\n\n".join(markdown.wrap_text(p) for p in paragraphs)
-    return html, text
+    prose = markdown.prose_blocks(story.body or "")
+    cut = excerpt([block.text for block in prose], budget)
+    html: list[Markup] = []
+    text: list[str] = []
+    for block, para in zip(prose, cut.paragraphs, strict=False):
+        if para == block.text:
+            html.append(Markup("<p>{}</p>").format(block.html))
+            text.append(markdown.wrap_text(block.text_with_urls))
+        else:
+            ellipsis = "…" if cut.mid_sentence else ""
+            html.append(Markup("<p>{}{}</p>").format(para, ellipsis))
+            text.append(markdown.wrap_text(para + ellipsis))
+    return Markup("\n").join(html), "\n\n".join(text)
 
 
 def story_view(issue: Issue, story: Feature | Brief, settings: Settings) -> StoryView:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
@@ -76,16 +77,21 @@ def _inline_text(token: Token, show_urls: bool) -> str:
     return "".join(out)
 
 
-def blocks(source: str) -> list[str]:
-    """The text of each paragraph and list item, without markup or URLs.
+@dataclass(frozen=True)
+class Block:
+    """One paragraph or list item of prose."""
 
-    Headings, code blocks and images are left out: a teaser is built from
-    prose only.
-    """
-    result: list[str] = []
-    tokens = parse(source)
+    text: str  # plain text, words single-spaced: what teasers are cut from
+    html: Markup  # the same, with its inline Markdown (links, emphasis) as HTML
+    text_with_urls: str  # plain text with each link's URL in brackets
+
+
+def prose_blocks(source: str) -> list[Block]:
+    """The paragraphs and list items of ``source``; headings, code and images left out."""
+    md = _parser()
+    result: list[Block] = []
     depth = 0
-    for token in tokens:
+    for token in md.parse(source):
         if token.type == "heading_open":
             depth += 1
         elif token.type == "heading_close":
@@ -93,8 +99,15 @@ def blocks(source: str) -> list[str]:
         elif token.type == "inline" and depth == 0:
             text = " ".join(_inline_text(token, show_urls=False).split())
             if text:
-                result.append(text)
+                html = Markup(md.renderer.renderInline(token.children or [], md.options, {}))
+                urls = " ".join(_inline_text(token, show_urls=True).split())
+                result.append(Block(text, html, urls))
     return result
+
+
+def blocks(source: str) -> list[str]:
+    """The plain text of each paragraph and list item (see ``prose_blocks``)."""
+    return [block.text for block in prose_blocks(source)]
 
 
 def wrap_text(text: str, prefix: str = "", indent: str = "") -> str:

@@ -186,3 +186,36 @@ def test_explicit_teaser_and_read_more(tmp_path: Path, settings: Settings) -> No
     assert "<em>short</em>" in result.html
     assert "Hostile" in result.text and "Full story: https://example.org/full" in result.text
     assert "owned" not in result.html  # the body stays off the email when a teaser is given
+
+
+def test_teaser_keeps_links_of_whole_paragraphs_only(tmp_path: Path, settings: Settings) -> None:
+    body = (
+        "body = '''\nRead [the plan](https://gov.example/plan) first. Short.\n\n"
+        "Then a [second link](https://gov.example/two) in a long paragraph. "
+        + "More words here. " * 30
+        + "\n'''\n"
+    )
+    toml = ISSUE.split("body = '''")[0] + body
+    settings.compose.teaser_words = 20
+    result = compose_issue(make_issue(tmp_path, settings, toml), settings)
+    doc = lxml.html.document_fromstring(result.html)
+    hrefs = doc.xpath("//a/@href")
+    assert "https://gov.example/plan" in hrefs  # whole paragraph: link kept
+    assert "https://gov.example/two" not in hrefs  # cut paragraph: plain text
+    assert "the plan (https://gov.example/plan)" in result.text
+    assert "second link" in doc.text_content() and "More words here" in doc.text_content()
+    assert "https://gov.example/two" not in result.text
+
+
+def test_teaser_budget_comes_from_settings(tmp_path: Path, settings: Settings) -> None:
+    body = "body = '''\n" + " ".join(f"Sentence number {i} is here." for i in range(40)) + "\n'''\n"
+    toml = ISSUE.split("body = '''")[0] + body
+    issue = make_issue(tmp_path, settings, toml)
+    lengths = []
+    for budget in (10, 50):
+        settings.compose.teaser_words = budget
+        text = compose_issue(issue, settings).text
+        teaser = text.split("Hostile\n-------\n")[1].split("\n\n")[0]
+        lengths.append(len(teaser.split()))
+        assert len(teaser.split()) <= budget
+    assert lengths[0] < lengths[1]
