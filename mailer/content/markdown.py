@@ -11,8 +11,10 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markupsafe import Markup
 
@@ -99,7 +101,8 @@ def prose_blocks(source: str) -> list[Block]:
         elif token.type == "inline" and depth == 0:
             text = " ".join(_inline_text(token, show_urls=False).split())
             if text:
-                html = Markup(md.renderer.renderInline(token.children or [], md.options, {}))
+                renderer = cast(RendererHTML, md.renderer)
+                html = Markup(renderer.renderInline(token.children or [], md.options, {}))
                 urls = " ".join(_inline_text(token, show_urls=True).split())
                 result.append(Block(text, html, urls))
     return result
