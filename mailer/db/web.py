@@ -265,8 +265,8 @@ def subscriber_history(db: Database, email: str) -> tuple[list[Delivery], list[E
             .order_by(Event.occurred_at.desc())
             .limit(200)
         ).all()
-    deliveries = [Delivery(*r._tuple()) for r in rows]  # type: ignore[call-arg]
-    return deliveries, [EventLine(*e._tuple()) for e in events]
+    deliveries = [Delivery(*tuple(r)) for r in rows]
+    return deliveries, [EventLine(at, kind, sid, detail) for at, kind, sid, detail in events]
 
 
 def list_overview(db: Database) -> list[subscribers.ListCounts]:
