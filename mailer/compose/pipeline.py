@@ -91,6 +91,9 @@ def inline_css(html: str) -> str:
         keep_style_tags=False,
         strip_important=False,
         cache_css_parsing=True,
+        # premailer would copy CSS widths into width="100%" attributes, which
+        # Outlook applies literally to images; MJML already sets the right ones.
+        disable_basic_attributes=["width", "height"],
     ).transform()
     return "<!DOCTYPE html>\n" + _DOCTYPE.sub("", inlined)
 

@@ -219,3 +219,17 @@ def test_teaser_budget_comes_from_settings(tmp_path: Path, settings: Settings) -
         lengths.append(len(teaser.split()))
         assert len(teaser.split()) <= budget
     assert lengths[0] < lengths[1]
+
+
+def test_story_image_has_alt_and_fits(tmp_path: Path, settings: Settings) -> None:
+    toml = ISSUE + (
+        'image = { src = "https://cdn.example.org/drones.jpg", alt = "Drones over Shenzhen", '
+        "width = 400 }\n"
+    )
+    result = compose_issue(make_issue(tmp_path, settings, toml), settings)
+    [img] = lxml.html.document_fromstring(result.html).iter("img")
+    assert img.get("alt") == "Drones over Shenzhen"
+    assert img.get("src") == "https://cdn.example.org/drones.jpg"
+    assert img.get("width") == "400"
+    assert result.errors == []
+    assert "[" not in result.text.split("Hostile")[1].split("\n\n")[0]  # no image residue
