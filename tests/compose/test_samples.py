@@ -51,7 +51,7 @@ def test_text_part_is_clean(
     assert issue.title in text and issue.newsletter.name in text
     for section in issue.sections:
         if section.label:
-            assert section.label in text
+            assert section.label.upper() in text
     assert "\n\n\n" not in text
 
 
