@@ -7,10 +7,12 @@ import tomllib
 import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError as PydanticValidationError
 
 from mailer.config import Settings
+from mailer.content import markdown
 from mailer.content.languages import available_languages, catalog_language
 from mailer.content.model import LANGUAGE_RE, SLUG_RE, Brief, Feature, Issue
 from mailer.content.problems import format_path, to_problems
@@ -88,6 +90,20 @@ class _Checker:
             self.add(loc, f'file "{name}" is empty')
             return
         self.texts[loc] = text
+        self.links(loc, text, f'in "{name}": ')
+
+    def links(self, loc: tuple[int | str, ...], text: Any, where: str = "") -> None:
+        """Mail has no base URL: every link and image in Markdown must be absolute."""
+        if not isinstance(text, str):
+            return
+        for kind, url in markdown.urls(text):
+            if url.startswith(("mailto:", "tel:", "#")):
+                continue
+            scheme = urlsplit(url).scheme
+            if not scheme:
+                self.add(loc, f"{where}{kind} {url!r} is relative; use an absolute https:// URL")
+            elif kind == "image" and scheme != "https":
+                self.add(loc, f"{where}image {url!r} must use https://")
 
     def run(self) -> None:
         data = self.data
@@ -111,6 +127,7 @@ class _Checker:
         if data.get("intro") is not None and data.get("intro_file") is not None:
             self.add(("intro_file",), "give either intro or intro_file, not both")
         self.read(("intro_file",), data.get("intro_file"))
+        self.links(("intro",), data.get("intro"))
         sections = data.get("sections")
         if isinstance(sections, list):
             self.stories(sections)
@@ -136,6 +153,8 @@ class _Checker:
         if has_body and has_file:
             self.add((*loc, "file"), "give either body or file, not both")
         self.read((*loc, "file"), story.get("file"))
+        for key in ("body", "teaser", "why_it_matters"):
+            self.links((*loc, key), story.get(key))
         if not has_body and not has_file:
             if kind == "brief":
                 self.add((*loc, "body"), "a brief needs its text: body or file")

@@ -108,6 +108,18 @@ def prose_blocks(source: str) -> list[Block]:
     return result
 
 
+def urls(source: str) -> list[tuple[str, str]]:
+    """Every ``("link" | "image", url)`` in ``source``, in order."""
+    found: list[tuple[str, str]] = []
+    for token in parse(source):
+        for child in token.children or []:
+            if child.type == "link_open":
+                found.append(("link", str(child.attrs.get("href", ""))))
+            elif child.type == "image":
+                found.append(("image", str(child.attrs.get("src", ""))))
+    return found
+
+
 def blocks(source: str) -> list[str]:
     """The plain text of each paragraph and list item (see ``prose_blocks``)."""
     return [block.text for block in prose_blocks(source)]

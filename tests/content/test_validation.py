@@ -251,3 +251,21 @@ def test_every_problem_is_reported_at_once(write_issue: WriteIssue, settings: Se
     assert len(info.value.problems) == 7
     assert "(and 6 more problems)" in str(info.value)
     assert all(isinstance(p, Problem) for p in info.value.problems)
+
+
+def test_relative_links_in_markdown(write_issue: WriteIssue, settings: Settings) -> None:
+    toml = 'intro = "See [our site](/about)."\n' + MINIMAL
+    toml += 'why_it_matters = "![chart](chart.png) and [mail](mailto:a@b.org)"\n'
+    toml += '\n[[sections.stories]]\nheadline = "From file"\nfile = "s.md"\n'
+    toml += '\n[[sections.stories]]\nheadline = "Plain image"\nbody = "![x](http://e.org/x.png)"\n'
+    found = problems_of(write_issue(toml, **{"s.md": "Text with [a link](../other/)."}), settings)
+    assert found == {
+        "intro": "link '/about' is relative; use an absolute https:// URL",
+        "sections[0].stories[0].why_it_matters": (
+            "image 'chart.png' is relative; use an absolute https:// URL"
+        ),
+        "sections[0].stories[1].file": (
+            "in \"s.md\": link '../other/' is relative; use an absolute https:// URL"
+        ),
+        "sections[0].stories[2].body": "image 'http://e.org/x.png' must use https://",
+    }
