@@ -55,7 +55,7 @@ def recipients_by_provider_id(
             ).where(Recipient.provider_message_id.in_(part))
         )
         for pmid, rid, send_id, email, sub_id in rows:
-            out.setdefault(pmid, []).append(RecipientRef(rid, send_id, email, sub_id))
+            out.setdefault(str(pmid), []).append(RecipientRef(rid, send_id, email, sub_id))
     return out
 
 
@@ -89,15 +89,18 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
         return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table: Any = Event.__table__
+    # Core executemany with RETURNING: SQLAlchemy batches it into multi-row
+    # INSERTs ("insertmanyvalues") with one cached compilation.
+    stmt = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.dedupe_key)
+    )
     new: set[str] = set()
+    conn = session.connection()
     for part in _chunks(rows, 1000):
-        stmt = (
-            insert(Event)
-            .values(list(part))
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Event.dedupe_key)
-        )
-        new.update(session.execute(stmt).scalars())
+        new.update(conn.execute(stmt, list(part)).scalars())
     return new
 
 
@@ -134,9 +137,9 @@ def _earliest(column: Any) -> Any:
 
 def apply_recipient_updates(session: Session, u: RecipientUpdates) -> None:
     """Write the gathered feedback with one executemany statement per kind."""
-    t = Recipient.__table__
+    t: Any = Recipient.__table__
     conn = session.connection()
-    rid = bindparam("rid")
+    rid: Any = bindparam("rid")
 
     def run(stmt: Any, params: list[dict[str, Any]]) -> None:
         if params:
@@ -202,7 +205,7 @@ def soft_bounce_times(
             )
         )
         for email, when in rows:
-            out.setdefault(email, []).append(when)
+            out.setdefault(str(email), []).append(when)
     return out
 
 
