@@ -30,7 +30,8 @@ from mailer.content.model import Issue
 T = TypeVar("T")
 _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>\s*", re.IGNORECASE)
 _IMPORT = re.compile(r"@import\s+(?:url\()?[^;]*;", re.IGNORECASE)
-_FONT_LINK = re.compile(r"<link[^>]+fonts\.googleapis\.com[^>]*>", re.IGNORECASE)
+# External stylesheets (mj-font web fonts): premailer would try to load them.
+_STYLESHEET_LINK = re.compile(r"<link\b[^>]*\bstylesheet\b[^>]*>", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 
 # premailer logs every CSS property cssutils does not know (mso-*, -webkit-*).
@@ -80,7 +81,7 @@ def compile_mjml(source: str) -> str:
 def inline_css(html: str) -> str:
     """Inline every ``<style>`` rule premailer can (media queries stay), offline."""
     html = _DOCTYPE.sub("", html)
-    html = _FONT_LINK.sub("", _IMPORT.sub("", html))
+    html = _STYLESHEET_LINK.sub("", _IMPORT.sub("", html))
     inlined = Premailer(
         html,
         allow_network=False,
