@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mailer.cli import AppContext, pass_app
-from mailer.compose import LintFailed, LintResult, build_issue
-from mailer.content import check_issue, issue_schema, resolve_issue_path
-from mailer.content.loader import display
 from mailer.errors import MailerError, ValidationError
+
+# The compose stack (MJML, premailer, Markdown, Babel) is imported inside the
+# commands: every other `mailer` command starts faster without it.
+if TYPE_CHECKING:
+    from mailer.compose import LintResult
 
 commands: list[click.Command] = []
 
@@ -31,6 +34,9 @@ def _echo_lint(results: list[LintResult]) -> None:
 @pass_app
 def check(app: AppContext, issue: str) -> None:
     """Validate ISSUE (a folder, its issue.toml, or a slug) and list every problem."""
+    from mailer.content import check_issue, resolve_issue_path
+    from mailer.content.loader import display
+
     path = resolve_issue_path(issue, app.settings)
     problems = check_issue(path, app.settings)
     for problem in problems:
@@ -52,6 +58,10 @@ def check(app: AppContext, issue: str) -> None:
 @pass_app
 def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
     """Compose ISSUE into email.html, email.txt and its web pages; print the lint report."""
+    from mailer.compose import LintFailed, build_issue
+    from mailer.content import resolve_issue_path
+    from mailer.content.loader import display
+
     path = resolve_issue_path(issue, app.settings)
     try:
         result = build_issue(path, out_dir, app.settings)
@@ -76,6 +86,8 @@ def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
 @click.command("schema")
 def schema() -> None:
     """Print the JSON Schema of issue.toml."""
+    from mailer.content import issue_schema
+
     click.echo(json.dumps(issue_schema(), indent=2, ensure_ascii=False))
 
 
