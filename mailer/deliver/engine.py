@@ -23,6 +23,7 @@ from mailer.db import Database, email_hash, utcnow
 from mailer.db import outbox as store
 from mailer.db.models import MailingList, Send, SendStatus
 from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, mailto_unsubscribe
+from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports.base import (
     OutgoingMessage,
     PermanentFailure,
@@ -74,8 +75,7 @@ def template_for(
 
 
 def personal(
-    settings: Settings,
-    list_slug: str,
+    signer: RecipientLinks,
     *,
     email: str,
     name: str,
@@ -84,15 +84,13 @@ def personal(
     message_id: str = "",
 ) -> Personal:
     """A recipient's placeholder values, with freshly signed links."""
-    hashed = hashed or email_hash(email)
-    unsub = links.make_token(settings, "unsubscribe", list_slug, hashed)
-    prefs = links.make_token(settings, "preferences", list_slug, hashed)
+    unsubscribe, preferences = signer.urls(hashed or email_hash(email))
     return Personal(
         email=email,
         name=name,
         attributes=attributes,
-        unsubscribe_url=links.unsubscribe_url(settings, unsub),
-        preferences_url=links.preferences_url(settings, prefs),
+        unsubscribe_url=unsubscribe,
+        preferences_url=preferences,
         message_id=message_id,
     )
 
@@ -103,6 +101,7 @@ class _SendContext:
     mailing_list: MailingList
     template: MessageTemplate
     tags: dict[str, str]
+    links: RecipientLinks
 
 
 class Engine:
@@ -153,6 +152,7 @@ class Engine:
                     send_id=send.id,
                 ),
                 {"send_id": str(send.id), "list": mailing_list.slug},
+                RecipientLinks(self.settings, mailing_list.slug),
             )
             self._contexts[send_id] = ctx
         return ctx
@@ -248,8 +248,7 @@ class Engine:
             try:
                 data = ctx.template.render(
                     personal(
-                        self.settings,
-                        ctx.mailing_list.slug,
+                        ctx.links,
                         email=row.email,
                         name=row.name,
                         attributes=row.attributes,

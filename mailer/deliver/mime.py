@@ -37,7 +37,7 @@ CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
 # Room for the soft break we add after a piece: encoded lines stay <= 76.
 _QP_LINE = 75
-_SAFE_VALUE = re.compile(r"[\x21-\x3c\x3e-\x7e ]{0,70}")
+_SAFE_VALUE = re.compile(r"[\x21-\x3c\x3e-\x7e ]*")
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 _ASCII_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 
@@ -67,9 +67,17 @@ def qp_encode(text: str) -> bytes:
 
 
 def qp_value(value: str) -> bytes:
-    """Encode one substituted value; short plain ASCII (most values) passes as is."""
+    """Encode one substituted value; plain ASCII (most values, URLs) passes as is.
+
+    Plain values only need soft line breaks to keep lines short.
+    """
     if _SAFE_VALUE.fullmatch(value):
-        return value.encode("ascii")
+        if len(value) <= _QP_LINE:
+            return value.encode("ascii")
+        step = _QP_LINE - 1
+        return SOFT_BREAK.join(
+            value[i : i + step].encode("ascii") for i in range(0, len(value), step)
+        )
     return qp_encode(normalise_newlines(value))
 
 
@@ -179,7 +187,7 @@ class _Body:
 
     def __init__(self, text: str, escape: bool, where: str) -> None:
         self.pieces: list[bytes | str] = []  # bytes: static; str: placeholder key
-        self.escape = escape
+        self.escape = escape  # kept for callers that inspect a body
         pos = 0
         for match in placeholders.PATTERN.finditer(text):
             key = match.group(1)
@@ -193,14 +201,12 @@ class _Body:
             self.pieces.append(qp_encode(text[pos:]))
         self.keys = {p for p in self.pieces if isinstance(p, str)}
 
-    def render(self, values: Mapping[str, str], out: list[bytes]) -> None:
+    def render(self, encoded: Mapping[str, bytes], out: list[bytes]) -> None:
+        """Append this body to ``out``; ``encoded`` maps keys to QP-encoded values."""
         first = True
         for piece in self.pieces:
             if isinstance(piece, str):
-                value = values[piece]
-                if self.escape:
-                    value = html.escape(value, quote=True)
-                piece = qp_value(value)
+                piece = encoded[piece]
                 if not piece:
                     continue
             if not first:
@@ -280,7 +286,13 @@ class MessageTemplate:
 
     def render(self, person: Personal) -> bytes:
         """The complete message for one recipient, CRLF line endings."""
-        values = {key: placeholder_value(key, person) for key in self._keys}
+        plain: dict[str, bytes] = {}
+        escaped: dict[str, bytes] = {}
+        for key in self._keys:
+            value = placeholder_value(key, person)
+            plain[key] = qp_value(value)
+            safe = html.escape(value, quote=True)
+            escaped[key] = plain[key] if safe == value else qp_value(safe)
         out = [self._head, b"To: ", address_header(person.name, person.email).encode("ascii")]
         out.append(b"\r\nDate: " + self._dates.now().encode("ascii"))
         message_id = person.message_id or self.new_message_id()
@@ -293,9 +305,9 @@ class MessageTemplate:
             out.append(b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click")
         out.append(CRLF)
         out.append(self._mid)
-        self._text.render(values, out)
+        self._text.render(plain, out)
         out.append(self._between)
-        self._html.render(values, out)
+        self._html.render(escaped, out)
         out.append(self._end)
         return b"".join(out)
 

@@ -20,6 +20,7 @@ from mailer.db.models import RecipientStatus, Send, SendStatus
 from mailer.db.subscribers import get_list
 from mailer.deliver.engine import personal, template_for
 from mailer.deliver.mime import check_header
+from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports import OutgoingMessage, SendResult, open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError, MailerError
@@ -120,6 +121,7 @@ def send_test(
         text=composed.text,
         send_id=None,
     )
+    signer = RecipientLinks(settings, mailing_list.slug)
     own = transport is None
     used = transport or open_transport(settings)
     results = []
@@ -127,8 +129,7 @@ def send_test(
         for address in addresses:
             data = template.render(
                 personal(
-                    settings,
-                    mailing_list.slug,
+                    signer,
                     email=address,
                     name="",
                     attributes={},

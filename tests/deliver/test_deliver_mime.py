@@ -213,3 +213,26 @@ def test_display_names_are_atoms_quoted_or_encoded() -> None:
 def test_non_ascii_address_is_refused_not_mangled() -> None:
     with pytest.raises(UnsafeHeader, match="SMTPUTF8"):
         template().render(Personal(email="zoë@example.com"))
+
+
+def test_fast_link_tokens_verify_with_mailer_links() -> None:
+    from mailer import links
+    from mailer.config import Settings
+    from mailer.db import email_hash
+    from mailer.deliver.tokens import RecipientLinks
+
+    settings = Settings()
+    settings.site.secret_key = "s3cret-for-this-test"  # type: ignore[assignment]
+    hashed = email_hash("zoë@example.org")
+    unsubscribe, preferences = RecipientLinks(settings, "wöchentlich").urls(hashed)
+    assert unsubscribe.startswith(links.unsubscribe_url(settings, ""))
+    read = links.read_token(settings, "unsubscribe", unsubscribe.rsplit("/", 1)[1])
+    assert (read.list_slug, read.email_hash) == ("wöchentlich", hashed)
+    read = links.read_token(settings, "preferences", preferences.rsplit("/", 1)[1])
+    assert (read.list_slug, read.email_hash) == ("wöchentlich", hashed)
+    # A token for one purpose is not valid for the other, nor under another key.
+    with pytest.raises(links.InvalidToken):
+        links.read_token(settings, "preferences", unsubscribe.rsplit("/", 1)[1])
+    other = Settings()
+    with pytest.raises(links.InvalidToken):
+        links.read_token(other, "unsubscribe", unsubscribe.rsplit("/", 1)[1])
