@@ -55,6 +55,9 @@ def environment(templates_dir: Path, language: str, html: bool = True) -> jinja2
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Compiled templates are kept on disk (keyed by source checksum), so a
+        # one-shot `mailer build` does not compile them again each run.
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["markdown"] = _markdown_filter
