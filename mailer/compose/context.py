@@ -22,6 +22,9 @@ from mailer.content.model import Brief, Feature, Image, Issue
 from mailer.content.teaser import excerpt
 
 DEFAULT_ACCENT = "#1a56a0"
+# Invisible characters after the preheader: inbox previews show them instead
+# of pulling in the email's first visible words ("View in browser").
+PREHEADER_FILLER = "\u034f\u200c\u00a0" * 50
 
 
 class _Attributes:
@@ -239,5 +242,6 @@ def issue_context(
         "sections": sections,
         "links": link_set,
         "subscriber": SubscriberPlaceholders(),
+        "preheader_filler": PREHEADER_FILLER,
         "web": web,
     }
