@@ -166,20 +166,12 @@ def merge_batch(
         counts.updated_people = len(updates)
 
     fresh = [
-        {
-            "email": r.email,
-            "email_hash": r.email_hash,
-            "name": r.name,
-            "attributes": r.attributes,
-            "source": source,
-            "created_at": now,
-            "updated_at": now,
-        }
+        (r.email, r.email_hash, r.name, json.dumps(r.attributes), source)
         for h, r in by_hash.items()
         if h not in known
     ]
     if fresh:
-        _insert_subscribers(session, fresh)
+        _insert_subscribers(session, fresh, now)
         counts.created_people = len(fresh)
 
     if known:
@@ -228,24 +220,31 @@ def merge_batch(
 _COPY_COLUMNS = ("email", "email_hash", "name", "attributes", "source", "created_at", "updated_at")
 
 
-def _insert_subscribers(session: Session, fresh: list[dict[str, Any]]) -> None:
-    """Insert new subscribers; one a concurrent sign-up inserted first stays theirs.
+def _insert_subscribers(
+    session: Session, fresh: list[tuple[str, str, str, str, str]], now: datetime
+) -> None:
+    """Insert new subscribers (email, hash, name, attributes JSON, source).
 
-    PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT … SELECT …
-    ON CONFLICT DO NOTHING`` (several times faster than an executemany).
-    SQLite: an executemany of ``INSERT … ON CONFLICT DO NOTHING``.
+    One that a concurrent sign-up inserted first stays theirs (``ON CONFLICT
+    DO NOTHING``). This is the import's hot loop, so it talks to the driver:
+    PostgreSQL gets ``COPY`` into a temporary table and one ``INSERT … SELECT``
+    (several times faster than an executemany); SQLite a plain executemany,
+    with timestamps in the text format SQLAlchemy's ``DateTime`` stores.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(
-            insert_for(session, Subscriber.__table__).on_conflict_do_nothing(
-                index_elements=["email_hash"]
-            ),
-            fresh,
-        )
-        return
     cols = ", ".join(_COPY_COLUMNS)
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
+    driver: Any = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name != "postgresql":
+        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        cur = driver.cursor()
+        try:
+            cur.executemany(
+                f"INSERT INTO subscribers ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (email_hash) DO NOTHING",
+                [(*row, stamp, stamp) for row in fresh],
+            )
+        finally:
+            cur.close()
+        return
     with driver.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS mailer_import_rows (email text, email_hash text, "
@@ -255,17 +254,7 @@ def _insert_subscribers(session: Session, fresh: list[dict[str, Any]]) -> None:
         cur.execute("TRUNCATE mailer_import_rows")
         with cur.copy(f"COPY mailer_import_rows ({cols}) FROM STDIN") as copy:
             for row in fresh:
-                copy.write_row(
-                    (
-                        row["email"],
-                        row["email_hash"],
-                        row["name"],
-                        json.dumps(row["attributes"]),
-                        row["source"],
-                        row["created_at"],
-                        row["updated_at"],
-                    )
-                )
+                copy.write_row((*row, now, now))
         cur.execute(
             f"INSERT INTO subscribers ({cols}) SELECT {cols} FROM mailer_import_rows "
             "ON CONFLICT (email_hash) DO NOTHING"

@@ -253,3 +253,18 @@ def test_semicolons_and_bom_are_understood(
     with lists_db.session() as s:
         ann = store.find_subscriber(s, "ann@example.org")
         assert ann is not None and ann.attributes == {"City": "Gent"}
+
+
+def test_imported_rows_read_back_with_their_timestamps(
+    lists_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    import_csv(lists_db, settings, write_csv(tmp_path / "a.csv", GOOD), "weekly")
+    with lists_db.session() as s:
+        ann = store.find_subscriber(s, "ann@example.org")
+        assert ann is not None
+        lst = store.get_list(s, "weekly")
+        sub = store.get_subscription(s, lst.id, ann.id)
+        assert sub is not None
+        # Written by the driver-level bulk insert and by SQLAlchemy: same instant.
+        assert ann.created_at == ann.updated_at == sub.created_at
+        assert ann.created_at.microsecond == sub.status_changed_at.microsecond
