@@ -146,3 +146,26 @@ def test_export_to_file(mailer_cli, lists_db: Database, tmp_path: Path) -> None:
         ("a@example.org", "gold", "active")
     ]
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_export_active_is_who_a_send_freezes(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
+    from mailer.db import outbox, utcnow
+    from mailer.db.models import Recipient, Send, SendStatus
+
+    for who in ("a@example.org", "b@example.org", "c@example.org", "d@example.org"):
+        mailer_cli("subscribers", "add", who, "--list", "weekly")
+    mailer_cli("subscribers", "suppress", "b@example.org")
+    mailer_cli("subscribers", "unsubscribe", "c@example.org", "--list", "weekly")
+    mailer_cli("subscribers", "add", "e@example.org", "--list", "daily")
+    with lists_db.session() as s:
+        lst = store.get_list(s, "weekly")
+        send = Send(
+            issue_slug="x", list_id=lst.id, subject="x", status=SendStatus.SCHEDULED,
+            created_at=utcnow(),
+        )  # fmt: skip
+        s.add(send)
+        s.flush()
+        outbox.start_send(s, send.id, utcnow())
+        frozen = sorted(s.scalars(select(Recipient.email).where(Recipient.send_id == send.id)))
+    exported = sorted(row["email"] for row in _export(mailer_cli, "--status", "active"))
+    assert exported == frozen == ["a@example.org", "d@example.org"]
