@@ -15,8 +15,13 @@ commands: list[click.Command] = []
 @click.option("--host", default=None, help="Address to bind [default: web.host].")
 @click.option("--port", type=int, default=None, help="Port to listen on [default: web.port].")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--access-log/--no-access-log", default=True, show_default=True, help="Log every request."
+)
 @pass_app
-def serve(app: AppContext, host: str | None, port: int | None, workers: int) -> None:
+def serve(
+    app: AppContext, host: str | None, port: int | None, workers: int, access_log: bool
+) -> None:
     """Run the web app: editors' previews, ops' reports, subscribers' pages."""
     import uvicorn
 
@@ -44,9 +49,16 @@ def serve(app: AppContext, host: str | None, port: int | None, workers: int) -> 
             port=bind_port,
             workers=workers,
             log_level="info",
+            access_log=access_log,
         )
     else:
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=bind_host,
+            port=bind_port,
+            log_level="info",
+            access_log=access_log,
+        )
 
 
 @click.group("users")

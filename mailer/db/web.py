@@ -7,6 +7,8 @@ message, so the send's report counts it.
 
 from __future__ import annotations
 
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,8 +24,12 @@ from mailer.db.models import (
     RecipientStatus,
     Send,
     Subscriber,
+    Subscription,
     SubscriptionStatus,
 )
+from mailer.errors import NotFoundError
+
+_sqlite_writer = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -78,42 +84,72 @@ def published(db: Database, issue_slug: str) -> bool:
         return issue_was_sent(s, issue_slug)
 
 
-def credit_unsubscribe(session: Session, list_slug: str, email_hash: str) -> int | None:
-    """Mark the latest message this address got from ``list_slug`` as unsubscribed.
+def credit_unsubscribe(session: Session, list_id: int, subscriber_id: int) -> int:
+    """Mark the latest message the subscriber got from the list as unsubscribed.
 
-    Returns the send id credited, or None when the address got no message from
-    that list (a link from a confirmation email, say).
+    One statement; returns how many rows changed (0 when the address got no
+    message from that list, e.g. it followed a confirmation email's link, or
+    when that message already counts an unsubscribe).
     """
-    row = session.execute(
-        select(Recipient.id, Recipient.send_id, Recipient.unsubscribed_at)
+    latest = (
+        select(Recipient.id)
         .join(Send, Send.id == Recipient.send_id)
-        .join(MailingList, MailingList.id == Send.list_id)
-        .join(Subscriber, Subscriber.id == Recipient.subscriber_id)
         .where(
-            MailingList.slug == list_slug,
-            Subscriber.email_hash == email_hash,
+            Recipient.subscriber_id == subscriber_id,
+            Send.list_id == list_id,
             Recipient.status == RecipientStatus.SENT,
         )
         .order_by(Recipient.sent_at.desc(), Recipient.id.desc())
         .limit(1)
-    ).first()
-    if row is None:
-        return None
-    recipient_id, send_id, already = row
-    if already is None:
-        session.execute(
-            update(Recipient)
-            .where(Recipient.id == recipient_id, Recipient.unsubscribed_at.is_(None))
-            .values(unsubscribed_at=utcnow())
+        .scalar_subquery()
+    )
+    result = session.execute(
+        update(Recipient)
+        .where(Recipient.id == latest, Recipient.unsubscribed_at.is_(None))
+        .values(unsubscribed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def unsubscribe_link(db: Database, list_slug: str, email_hash: str, reason: str) -> bool:
+    """Apply an unsubscribe link (page or RFC 8058 one-click) in one transaction.
+
+    What the lists service's ``unsubscribe_by_token`` does (same status, when
+    and why), plus crediting the send that brought the message so its report
+    counts it. Two statements and one commit: the one-click endpoint must stay
+    fast under load. Returns True if the subscription changed; unknown
+    addresses change nothing. ``NotFoundError`` if the list is gone.
+    """
+    list_id = select(MailingList.id).where(MailingList.slug == list_slug).scalar_subquery()
+    subscriber_id = (
+        select(Subscriber.id).where(Subscriber.email_hash == email_hash).scalar_subquery()
+    )
+    # SQLite has one writer: threads taking turns here wait on a lock that wakes
+    # them at once, rather than in SQLite's busy handler, which sleeps in steps
+    # of up to 100 ms and ruins tail latency under load.
+    with _sqlite_writer if db.is_sqlite else nullcontext(), db.session() as s:
+        changed = s.execute(
+            update(Subscription)
+            .where(
+                Subscription.list_id == list_id,
+                Subscription.subscriber_id == subscriber_id,
+                Subscription.status != SubscriptionStatus.UNSUBSCRIBED,
+            )
+            .values(
+                status=SubscriptionStatus.UNSUBSCRIBED,
+                status_reason=reason[:200],
+                status_changed_at=utcnow(),
+            )
+            .returning(Subscription.list_id, Subscription.subscriber_id)
             .execution_options(synchronize_session=False)
-        )
-    return int(send_id)
-
-
-def record_unsubscribe(db: Database, list_slug: str, email_hash: str) -> int | None:
-    """:func:`credit_unsubscribe` in its own transaction."""
-    with db.session() as s:
-        return credit_unsubscribe(s, list_slug, email_hash)
+        ).first()
+        if changed is not None:
+            credit_unsubscribe(s, changed[0], changed[1])
+            return True
+        if s.scalar(select(MailingList.id).where(MailingList.slug == list_slug)) is None:
+            raise NotFoundError(f"no list {list_slug!r}")
+        return False
 
 
 # --- public list pages and preferences ------------------------------------------------
@@ -189,9 +225,12 @@ def save_preferences(db: Database, email_hash: str, wanted: set[str]) -> None:
                 subscribers.set_subscription(
                     s, lst.id, sub.id, SubscriptionStatus.ACTIVE, "preferences page"
                 )
-            elif lst.slug not in wanted and status not in (None, SubscriptionStatus.UNSUBSCRIBED):
-                subscribers.unsubscribe(s, lst.id, sub, "preferences page")
-                credit_unsubscribe(s, lst.slug, email_hash)
+            elif (
+                lst.slug not in wanted
+                and status not in (None, SubscriptionStatus.UNSUBSCRIBED)
+                and subscribers.unsubscribe(s, lst.id, sub, "preferences page")
+            ):
+                credit_unsubscribe(s, lst.id, sub.id)
 
 
 # --- subscriber history ------------------------------------------------------------------

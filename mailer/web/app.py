@@ -9,6 +9,7 @@ there is lives in ``static/`` (the CSP forbids inline script).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -119,6 +120,11 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # What exists once the app is up (modules, templates, the engine) lives
+        # as long as the process: keep it out of the collector's full passes,
+        # which otherwise stall every request for tens of milliseconds.
+        gc.collect()
+        gc.freeze()
         yield
         if owns_db:
             db.dispose()

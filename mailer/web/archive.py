@@ -27,6 +27,7 @@ ARCHIVE_CSP = (
     "font-src https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 ATOM = "http://www.w3.org/2005/Atom"
+PUBLIC_MAX_AGE = 5.0
 
 
 async def home(request: Request) -> Response:
@@ -47,9 +48,14 @@ def _sent(state: Any, list_slug: str | None, limit: int) -> list[store.SentIssue
 
 
 def _page(state: Any, slug: str, rest: str) -> str:
-    if not store.published(state.database, slug):
+    # Public pages may lag the files and the database by a few seconds: under
+    # load that saves a folder walk and a query per request.
+    published = state.issues.remember(
+        f"published:{slug}", PUBLIC_MAX_AGE, lambda: store.published(state.database, slug)
+    )
+    if not published:
         raise NotFoundError(f"no published issue {slug!r}")
-    pages = state.issues.web_pages(slug)
+    pages = state.issues.web_pages(slug, max_age=PUBLIC_MAX_AGE)
     rest = rest.strip("/")
     for key in [rest, f"{rest}/index.html"] if rest else ["index.html"]:
         if key in pages:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,20 +76,44 @@ class IssueCache:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._data: dict[tuple[str, str], tuple[str, Any]] = {}
+        self._data: dict[tuple[str, str], tuple[str, float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, what: str, slug: str, make: Callable[[Path], T]) -> T:
-        stamp = fingerprint(self.settings, slug)
+    def get(self, what: str, slug: str, make: Callable[[Path], T], max_age: float = 0.0) -> T:
+        """``make(folder)``, cached until the issue's files change.
+
+        With ``max_age`` a cached value younger than that many seconds is used
+        without looking at the files again (public pages under load).
+        """
         key = (what, slug)
         with self._lock:
             hit = self._data.get(key)
+        now = time.monotonic()
+        if hit is not None and max_age and now - hit[1] < max_age:
+            fresh: T = hit[2]
+            return fresh
+        stamp = fingerprint(self.settings, slug)
         if hit is not None and hit[0] == stamp:
-            cached: T = hit[1]
+            with self._lock:
+                self._data[key] = (stamp, now, hit[2])
+            cached: T = hit[2]
             return cached
         value = make(issue_folder(self.settings, slug))
         with self._lock:
-            self._data[key] = (stamp, value)
+            self._data[key] = (stamp, now, value)
+        return value
+
+    def remember(self, key: str, max_age: float, make: Callable[[], T]) -> T:
+        """``make()``, kept for ``max_age`` seconds (answers that may be a little stale)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._data.get(("remember", key))
+        if hit is not None and now - hit[1] < max_age:
+            kept: T = hit[2]
+            return kept
+        value = make()
+        with self._lock:
+            self._data[("remember", key)] = ("", now, value)
         return value
 
     def summary(self, slug: str) -> IssueSummary:
@@ -116,7 +141,7 @@ class IssueCache:
             lambda folder: compose_issue(load_issue(folder, self.settings), self.settings),
         )
 
-    def web_pages(self, slug: str) -> dict[str, str]:
+    def web_pages(self, slug: str, max_age: float = 0.0) -> dict[str, str]:
         """The static web version of ``slug``: relative path -> HTML."""
         from mailer.compose import render_web_pages
 
@@ -124,4 +149,5 @@ class IssueCache:
             "web",
             slug,
             lambda folder: render_web_pages(load_issue(folder, self.settings), self.settings),
+            max_age,
         )

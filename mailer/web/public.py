@@ -149,10 +149,11 @@ def _pair(token: links.ListToken) -> tuple[str, str]:
 
 def _unsubscribe(state: Any, token: links.ListToken) -> None:
     try:
-        lists.unsubscribe_by_token(state.database, token, reason="unsubscribe link")
+        store.unsubscribe_link(
+            state.database, token.list_slug, token.email_hash, "unsubscribe link"
+        )
     except NotFoundError:
         return  # the list is gone: nobody will be mailed from it, which is what was asked
-    store.record_unsubscribe(state.database, token.list_slug, token.email_hash)
 
 
 async def resubscribe(request: Request) -> Response:

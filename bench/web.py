@@ -1,0 +1,366 @@
+"""Web benchmark: RFC 8058 one-click unsubscribes and the public archive page under load.
+
+For each database (SQLite, and PostgreSQL when a server answers) it builds a
+throwaway project: a list of ``SUBSCRIBERS`` imported from CSV, the English
+sample sent to it through the null transport (so the archive page is
+published and every unsubscribe is credited to a send), then starts
+``mailer serve`` in a subprocess on a free loopback port and drives it with
+``wrk`` (Debian package ``wrk``): each one-click POST carries a different
+subscriber's signed token. Runs are bounded in time (``SECONDS`` each) and
+connections; nothing leaves 127.0.0.1. Without ``wrk`` a bounded async httpx
+load generator takes its place (slower itself, so its figures are a floor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.report import Report
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = "ai2x-briefing-2026-01-12"
+SUBSCRIBERS = 20_000
+SECONDS = 8
+WARM_SECONDS = 2
+WARM_TOKENS = 3_000
+CONNECTIONS = 16
+THREADS = 1  # wrk is light; the server gets the other core
+PG_ADMIN_URL = os.environ.get(
+    "MAILER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TARGET_RPS = 500.0
+TARGET_P99_MS = 50.0
+
+# Each wrk thread walks its own share of the token paths, one POST per path.
+ONE_CLICK_LUA = """
+local paths = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  i = id
+  step = tonumber(args[2])
+end
+function request()
+  i = i + step
+  if i > #paths then i = (i % #paths) + 1 end
+  return wrk.format("POST", paths[i],
+    {["Content-Type"] = "application/x-www-form-urlencoded"}, "List-Unsubscribe=One-Click")
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _write_config(folder: Path, url: str, port: int) -> Path:
+    cfg = folder / "config.toml"
+    cfg.write_text(
+        f"""
+[site]
+base_url = "http://127.0.0.1:{port}"
+secret_key = "bench-secret-key-0123456789abcdef"
+[paths]
+issues_dir = "{ROOT / "issues"}"
+templates_dir = "{ROOT / "templates"}"
+lists_dir = "lists"
+[database]
+url = "{url}"
+[delivery]
+transport = "null"
+[web]
+subscribe_per_minute = 10
+""",
+        encoding="utf-8",
+    )
+    (folder / "lists").mkdir(exist_ok=True)
+    return cfg
+
+
+def _prepare(cfg: Path, folder: Path) -> list[str]:
+    """Migrate, import the list, send the sample; return the one-click paths."""
+    from mailer import links
+    from mailer.compose import compose_issue
+    from mailer.config import load_settings
+    from mailer.content import load_issue
+    from mailer.db import Database, email_hash
+    from mailer.db import subscribers as store
+    from mailer.deliver.sends import create_send
+    from mailer.deliver.worker import Worker
+    from mailer.lists.importer import import_csv
+
+    settings = load_settings(cfg, environ={})
+    db = Database.from_settings(settings)
+    db.upgrade()
+    with db.session() as s:
+        store.upsert_list(
+            s,
+            "bench",
+            {
+                "name": "Bench List",
+                "description": "",
+                "from_name": "Bench",
+                "from_email": "bench@example.org",
+                "reply_to": "",
+                "language": "en",
+                "template": "default",
+                "double_opt_in": False,
+                "postal_address": "Bench Street 1, Brussels",
+            },
+        )
+    addresses = [f"reader{i:06d}@example.org" for i in range(SUBSCRIBERS)]
+    csv_path = folder / "subscribers.csv"
+    csv_path.write_text(
+        "email,name\n" + "".join(f"{a},Reader {i}\n" for i, a in enumerate(addresses))
+    )
+    import_csv(db, settings, csv_path, "bench")
+    issue = load_issue(ROOT / "issues" / SAMPLE, settings)
+    create_send(settings, db, compose_issue(issue, settings), "bench")
+    Worker(settings, db).run(once=True)
+    db.dispose()
+    return [
+        "/u/" + links.make_token(settings, "unsubscribe", "bench", email_hash(a)) for a in addresses
+    ]
+
+
+def _unsubscribed(cfg: Path) -> int:
+    from mailer.config import load_settings
+    from mailer.db import Database
+    from mailer.db import subscribers as store
+
+    settings = load_settings(cfg, environ={})
+    db = Database.from_settings(settings)
+    with db.session() as s:
+        counts = {c.slug: c for c in store.list_counts(s)}
+    db.dispose()
+    return counts["bench"].unsubscribed
+
+
+class _Server:
+    """``mailer serve`` in a subprocess, on loopback."""
+
+    def __init__(self, cfg: Path, port: int) -> None:
+        self.cfg, self.port = cfg, port
+
+    def __enter__(self) -> _Server:
+        mailer = Path(sys.executable).parent / "mailer"
+        cmd = [str(mailer), "--config", str(self.cfg), "serve", "--host", "127.0.0.1"]
+        cmd += ["--port", str(self.port), "--no-access-log"]
+        # The log goes to a file: a pipe nobody reads would block the server once full.
+        self.log = self.cfg.parent / "serve.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"mailer serve exited: {tail}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("mailer serve did not start within 30 s")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _parse_wrk(output: str) -> tuple[float, float, int, int]:
+    """(requests/s, p99 ms, requests, non-2xx) from ``wrk --latency`` output."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+    assert m, output
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    failed = int(bad.group(1)) if bad else 0
+    if errors:
+        failed += sum(int(g) for g in errors.groups())
+    return rps, float(m.group(1)) * scale, total, failed
+
+
+def _wrk(
+    url: str, script: Path | None, args: list[str], seconds: int = SECONDS
+) -> tuple[float, float, int, int]:
+    cmd = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+    ]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    cmd.append(url)
+    if args:
+        cmd += ["--", *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    return _parse_wrk(out.stdout)
+
+
+async def _httpx_load(
+    base: str, paths: list[str], post: bool, seconds: int = SECONDS
+) -> tuple[float, float, int, int]:
+    import httpx
+
+    latencies: list[float] = []
+    failed = 0
+    stop = time.monotonic() + seconds
+
+    async def one(client: httpx.AsyncClient, start: int) -> None:
+        nonlocal failed
+        i = start
+        while time.monotonic() < stop:
+            path = paths[i % len(paths)]
+            i += CONNECTIONS
+            t = time.perf_counter()
+            if post:
+                r = await client.post(
+                    path,
+                    content=b"List-Unsubscribe=One-Click",
+                    headers={"content-type": "application/x-www-form-urlencoded"},
+                )
+            else:
+                r = await client.get(path)
+            latencies.append((time.perf_counter() - t) * 1000)
+            failed += r.status_code >= 400
+
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+        await asyncio.gather(*(one(client, k) for k in range(CONNECTIONS)))
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0.0
+    return len(latencies) / elapsed, p99, len(latencies), failed
+
+
+def _measure(report: Report, dialect: str, url: str) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="mailer-bench-web-"))
+    try:
+        port = _free_port()
+        cfg = _write_config(folder, url, port)
+        paths = _prepare(cfg, folder)
+        base = f"http://127.0.0.1:{port}"
+        tool = "wrk" if shutil.which("wrk") else "httpx"
+        with _Server(cfg, port):
+            # A short unrecorded warm-up on tokens of their own: caches filled,
+            # connection pools open, as on a server that has been up a while.
+            warm, measured = paths[:WARM_TOKENS], paths[WARM_TOKENS:]
+            if tool == "wrk":
+                script = folder / "one_click.lua"
+                script.write_text(ONE_CLICK_LUA)
+                files = []
+                for name, chunk in (("warm", warm), ("measured", measured)):
+                    files.append(folder / f"{name}.txt")
+                    files[-1].write_text("\n".join(chunk) + "\n")
+                _wrk(base, script, [str(files[0]), str(THREADS)], seconds=WARM_SECONDS)
+                one = _wrk(base, script, [str(files[1]), str(THREADS)])
+                _wrk(f"{base}/issues/{SAMPLE}/", None, [], seconds=WARM_SECONDS)
+                page = _wrk(f"{base}/issues/{SAMPLE}/", None, [])
+            else:
+                asyncio.run(_httpx_load(base, warm, post=True, seconds=WARM_SECONDS))
+                one = asyncio.run(_httpx_load(base, measured, post=True))
+                page = asyncio.run(_httpx_load(base, [f"/issues/{SAMPLE}/"], post=False))
+        done = _unsubscribed(cfg)
+        rps, p99, total, failed = one
+        note = (
+            f"{tool}, {CONNECTIONS} conns, {SECONDS} s, {total:,} requests, {done:,} unsubscribed"
+        )
+        if failed:
+            note += f", {failed} failed"
+        report.add(
+            "web",
+            f"one-click unsubscribe, {dialect}",
+            rps,
+            "req/s",
+            target=f">= {TARGET_RPS:.0f}",
+            ok=rps >= TARGET_RPS and not failed,
+            note=note,
+        )
+        report.add(
+            "web",
+            f"one-click unsubscribe p99, {dialect}",
+            p99,
+            "ms",
+            target=f"< {TARGET_P99_MS:.0f}",
+            ok=p99 < TARGET_P99_MS,
+            note=tool,
+        )
+        rps, p99, total, failed = page
+        note = f"{tool}, {total:,} requests" + (f", {failed} failed" if failed else "")
+        report.add("web", f"archive page, {dialect}", rps, "req/s", note=note)
+        report.add("web", f"archive page p99, {dialect}", p99, "ms", note=tool)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pg_available() -> bool:
+    from sqlalchemy import create_engine, text
+
+    try:
+        eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def run(report: Report) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="mailer-bench-web-db-"))
+    try:
+        _measure(report, "SQLite", f"sqlite:///{folder / 'bench.db'}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if not _pg_available():
+        report.add(
+            "web", "one-click unsubscribe, PostgreSQL", 0, "req/s", note="no PostgreSQL server"
+        )
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"mailer_bench_web_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _measure(report, "PostgreSQL", f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    r = Report()
+    run(r)
+    r.print()
