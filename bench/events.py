@@ -290,6 +290,11 @@ def populate(url: str) -> int:
                     for i, e in emails.items()
                 ],
             )
+    if not db.is_sqlite:
+        # As autovacuum would long before feedback arrives: fresh statistics.
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
     db.dispose()
     return send_id
 

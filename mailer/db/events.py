@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import DateTime, bindparam, func, or_, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from mailer.db.models import Event, Recipient, RecipientStatus, Send
 
-CHUNK = 500  # parameters per IN list: well under SQLite's limit, cheap for PostgreSQL
+CHUNK = 2000  # parameters per IN list: well under SQLite's limit of 32,766
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,49 @@ def recipients_by_send_and_email(
     return out
 
 
+_PG_COLUMNS = {
+    "dedupe_key": "varchar(300)",
+    "source": "varchar(20)",
+    "event_type": "varchar(40)",
+    "ses_message_id": "varchar(250)",
+    "email": "varchar(320)",
+    "send_id": "bigint",
+    "recipient_id": "bigint",
+    "bounce_type": "varchar(40)",
+    "detail": "text",
+    "occurred_at": "timestamp",
+    "received_at": "timestamp",
+    "orphan": "boolean",
+    "payload": "text",
+}
+
+
+def _pg_insert(conn: Any, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING.
+
+    COPY moves the (large) payloads without per-value escaping or a query with
+    thousands of placeholders, which is what makes bulk inserts slow.
+    """
+    cols = ", ".join(_PG_COLUMNS)
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cur:
+        cur.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS events_incoming ("
+            + ", ".join(f"{c} {t}" for c, t in _PG_COLUMNS.items())
+            + ") ON COMMIT DELETE ROWS"
+        )
+        with cur.copy(f"COPY events_incoming ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in _PG_COLUMNS])
+        cur.execute(
+            f"INSERT INTO events ({cols}) SELECT {cols} FROM events_incoming "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+        )
+        new = {r[0] for r in cur.fetchall()}
+        cur.execute("DELETE FROM events_incoming")
+    return new
+
+
 def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert event rows, skipping any whose dedupe key is stored; return the new keys.
 
@@ -87,18 +130,18 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
     """
     if not rows:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    new: set[str] = set()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return _pg_insert(conn, rows)
     table: Any = Event.__table__
     # Core executemany with RETURNING: SQLAlchemy batches it into multi-row
     # INSERTs ("insertmanyvalues") with one cached compilation.
     stmt = (
-        insert(table)
+        sqlite.insert(table)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.dedupe_key)
     )
-    new: set[str] = set()
-    conn = session.connection()
     for part in _chunks(rows, 1000):
         new.update(conn.execute(stmt, list(part)).scalars())
     return new
@@ -130,64 +173,83 @@ class RecipientUpdates:
             target[rid] = when
 
 
-def _earliest(column: Any) -> Any:
+def _earliest(col: str) -> str:
     # Keep the earliest time: events arrive in any order and twice.
-    return case((or_(column.is_(None), column > bindparam("t")), bindparam("t")), else_=column)
+    return (
+        f"{col} = CASE WHEN {{r}}{col} IS NULL OR {{r}}{col} > {{p}}t "
+        f"THEN {{p}}t ELSE {{r}}{col} END"
+    )
+
+
+# attribute of RecipientUpdates -> (SET clause, extra WHERE, parameters with PostgreSQL types).
+# {r} prefixes a column of the outbox row, {p} a parameter.
+_UPDATES: list[tuple[str, str, str, dict[str, str]]] = [
+    ("delivered", _earliest("delivered_at"), "", {"t": "timestamp"}),
+    (
+        "bounced",
+        # A hard bounce is final; a soft one never downgrades it.
+        _earliest("bounced_at") + ", bounce_type = CASE WHEN {r}bounce_type = 'hard' "
+        "THEN 'hard' ELSE {p}bt END",
+        "",
+        {"t": "timestamp", "bt": "varchar"},
+    ),
+    ("complained", _earliest("complained_at"), "", {"t": "timestamp"}),
+    ("unsubscribed", _earliest("unsubscribed_at"), "", {"t": "timestamp"}),
+    ("opens", "opens = {r}opens + {p}n", "", {"n": "integer"}),
+    ("clicks", "clicks = {r}clicks + {p}n", "", {"n": "integer"}),
+    ("failed", f"status = '{RecipientStatus.FAILED}', error = {{p}}reason", "", {"reason": "text"}),
+    # SES saw the message: an outbox row left uncertain by a dead worker was sent.
+    (
+        "confirmed_sent",
+        f"status = '{RecipientStatus.SENT}', sent_at = COALESCE({{r}}sent_at, {{p}}t)",
+        f" AND {{r}}status = '{RecipientStatus.UNCERTAIN}'",
+        {"t": "timestamp"},
+    ),
+]
+
+
+def _params(kind: str, data: dict[int, Any]) -> list[dict[str, Any]]:
+    names = next(p for k, _, _, p in _UPDATES if k == kind)
+    out = []
+    for rid, value in data.items():
+        values = value if isinstance(value, tuple) else (value,)
+        out.append({"rid": rid, **dict(zip(names, values, strict=True))})
+    return out
 
 
 def apply_recipient_updates(session: Session, u: RecipientUpdates) -> None:
-    """Write the gathered feedback with one executemany statement per kind."""
-    t: Any = Recipient.__table__
+    """Write the gathered feedback: one statement per kind of change.
+
+    PostgreSQL gets one ``UPDATE … FROM unnest(arrays)`` per kind; SQLite an
+    executemany, which is just as fast there (no network round trips).
+    """
     conn = session.connection()
-    rid: Any = bindparam("rid")
-
-    def run(stmt: Any, params: list[dict[str, Any]]) -> None:
-        if params:
+    pg = conn.dialect.name == "postgresql"
+    for kind, set_clause, where, types in _UPDATES:
+        data: dict[int, Any] = getattr(u, kind)
+        if not data:
+            continue
+        params = _params(kind, data)
+        if pg:
+            arrays = ", ".join(
+                f"CAST(:{name} AS {t}[])" for name, t in {"rid": "bigint", **types}.items()
+            )
+            sql = (
+                f"UPDATE send_recipients AS r SET {set_clause.format(r='r.', p='u.')} "
+                f"FROM unnest({arrays}) AS u(rid, {', '.join(types)}) "
+                f"WHERE r.id = u.rid{where.format(r='r.', p='u.')}"
+            )
+            columns = {name: [p[name] for p in params] for name in ["rid", *types]}
+            conn.execute(text(sql), columns)
+        else:
+            sql = (
+                f"UPDATE send_recipients SET {set_clause.format(r='', p=':')} "
+                f"WHERE id = :rid{where.format(r='', p=':')}"
+            )
+            stmt = text(sql).bindparams(
+                *(bindparam(n, type_=DateTime()) for n, t in types.items() if t == "timestamp")
+            )
             conn.execute(stmt, params)
-
-    run(
-        update(t).where(t.c.id == rid).values(delivered_at=_earliest(t.c.delivered_at)),
-        [{"rid": k, "t": v} for k, v in u.delivered.items()],
-    )
-    run(
-        update(t)
-        .where(t.c.id == rid)
-        .values(
-            bounced_at=_earliest(t.c.bounced_at),
-            # A hard bounce is final; a soft one never downgrades it.
-            bounce_type=case((t.c.bounce_type == "hard", "hard"), else_=bindparam("bt")),
-        ),
-        [{"rid": k, "t": w, "bt": bt} for k, (w, bt) in u.bounced.items()],
-    )
-    run(
-        update(t).where(t.c.id == rid).values(complained_at=_earliest(t.c.complained_at)),
-        [{"rid": k, "t": v} for k, v in u.complained.items()],
-    )
-    run(
-        update(t).where(t.c.id == rid).values(unsubscribed_at=_earliest(t.c.unsubscribed_at)),
-        [{"rid": k, "t": v} for k, v in u.unsubscribed.items()],
-    )
-    run(
-        update(t).where(t.c.id == rid).values(opens=t.c.opens + bindparam("n")),
-        [{"rid": k, "n": v} for k, v in u.opens.items()],
-    )
-    run(
-        update(t).where(t.c.id == rid).values(clicks=t.c.clicks + bindparam("n")),
-        [{"rid": k, "n": v} for k, v in u.clicks.items()],
-    )
-    run(
-        update(t)
-        .where(t.c.id == rid)
-        .values(status=RecipientStatus.FAILED, error=bindparam("reason")),
-        [{"rid": k, "reason": v} for k, v in u.failed.items()],
-    )
-    # SES saw the message: an outbox row left uncertain by a dead worker was sent.
-    run(
-        update(t)
-        .where(and_(t.c.id == rid, t.c.status == RecipientStatus.UNCERTAIN))
-        .values(status=RecipientStatus.SENT, sent_at=func.coalesce(t.c.sent_at, bindparam("t"))),
-        [{"rid": k, "t": v} for k, v in u.confirmed_sent.items()],
-    )
 
 
 def soft_bounce_times(

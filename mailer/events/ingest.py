@@ -19,7 +19,7 @@ from mailer.errors import Problem, ValidationError
 from mailer.events.parse import FeedbackEvent, ParseError, parse_document
 from mailer.events.policy import IngestResult, Policy, process
 
-BATCH = 2000  # events per transaction when replaying files
+BATCH = 5000  # events per transaction when replaying files
 
 
 def ingest(db: Database, settings: Settings, events: Sequence[FeedbackEvent]) -> IngestResult:
