@@ -109,3 +109,14 @@ def test_search(db: Database) -> None:
     with db.session() as s:
         assert [x.email for x in store.search_subscribers(s, "P3")] == ["p3@example.org"]
         assert store.search_subscribers(s, "%") == []
+
+
+def test_recipient_rows_carry_name_and_attributes(db: Database) -> None:
+    list_id = _setup(db)
+    with db.session() as s:
+        store.upsert_subscriber(s, "p2@example.org", attributes={"tier": "gold", "n": 3})
+    with db.session() as s:
+        rows = {r.email: r for page in store.iter_recipients(s, list_id) for r in page}
+    assert rows["p2@example.org"].attributes == {"tier": "gold", "n": 3}
+    assert rows["p2@example.org"].name == "P2"
+    assert rows["p3@example.org"].attributes == {}
