@@ -82,7 +82,7 @@ class _Checker:
             self.add(loc, f'file "{name}" not found in {display(self.folder)}/')
             return
         try:
-            text = target.read_text(encoding="utf-8")
+            text = target.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
             self.add(loc, f'file "{name}" is not UTF-8 text (byte {exc.start})')
             return
@@ -195,7 +195,7 @@ def _load(path: Path, settings: Settings) -> Issue:
     if not toml_path.is_file():
         raise ValidationError([Problem(file, "", "file not found")])
     try:
-        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ValidationError([Problem(file, "", f"not UTF-8 text (byte {exc.start})")]) from exc
     except tomllib.TOMLDecodeError as exc:

@@ -269,3 +269,12 @@ def test_relative_links_in_markdown(write_issue: WriteIssue, settings: Settings)
         ),
         "sections[0].stories[2].body": "image 'http://e.org/x.png' must use https://",
     }
+
+
+def test_byte_order_marks_are_accepted(write_issue: WriteIssue, settings: Settings) -> None:
+    # Some Windows editors start UTF-8 files with a BOM.
+    toml = MINIMAL.replace('body = "Something happened. Then more happened."', 'file = "a.md"')
+    folder = write_issue("", **{"a.md": "\ufeffFrom a BOM file."})
+    (folder / "issue.toml").write_bytes(b"\xef\xbb\xbf" + toml.encode("utf-8"))
+    issue = load_issue(folder, settings)
+    assert issue.features()[0].body == "From a BOM file."
