@@ -127,17 +127,27 @@ def parse_list_file(path: Path) -> ListFile:
     return ListFile(slug=slug, **values)
 
 
-def load_list_files(directory: Path) -> list[ListFile]:
-    """Validate every ``*.toml`` in ``directory``; all problems of all files at once."""
+def load_list_files(directory: Path, templates_dir: Path | None = None) -> list[ListFile]:
+    """Validate every ``*.toml`` in ``directory``; all problems of all files at once.
+
+    With ``templates_dir``, a list naming a template that is not a folder there
+    is a problem too.
+    """
     if not directory.is_dir():
         raise ValidationError([Problem(str(directory), "", "lists folder not found")])
     found: list[ListFile] = []
     problems: list[Problem] = []
     for path in sorted(directory.glob("*.toml")):
         try:
-            found.append(parse_list_file(path))
+            lf = parse_list_file(path)
         except ValidationError as exc:
             problems.extend(exc.problems)
+            continue
+        if templates_dir is not None and not (templates_dir / lf.template).is_dir():
+            problems.append(
+                Problem(str(path), "template", f"no template {lf.template!r} in {templates_dir}")
+            )
+        found.append(lf)
     if problems:
         raise ValidationError(problems)
     return found
@@ -156,7 +166,9 @@ def sync_lists(db: Database, settings: Settings) -> list[SyncResult]:
     is never a side effect of deleting a file. All files are validated before
     anything is written, and the changes are applied in one transaction.
     """
-    files = load_list_files(settings.path(settings.paths.lists_dir))
+    files = load_list_files(
+        settings.path(settings.paths.lists_dir), settings.path(settings.paths.templates_dir)
+    )
     results = []
     with db.session() as session:
         for lf in files:

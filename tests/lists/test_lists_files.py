@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sample_lists_in_the_repository_are_valid() -> None:
-    found = {lf.slug: lf for lf in load_list_files(ROOT / "lists")}
+    found = {lf.slug: lf for lf in load_list_files(ROOT / "lists", ROOT / "templates")}
     assert set(found) >= {"china-ai2x", "china-digest-nl"}
     assert found["china-ai2x"].double_opt_in is True
     assert found["china-ai2x"].name == "China AI2X Briefing"
@@ -92,6 +92,18 @@ def test_sync_creates_updates_and_never_deletes(
     with db.session() as s:
         assert store.get_list(s, "weekly").name == "Monday Briefing"
         assert store.count_subscriptions(s, store.get_list(s, "daily").id) == {"active": 1}
+
+
+def test_unknown_template_is_a_problem(db: Database, settings: Settings, lists_dir: Path) -> None:
+    weekly = lists_dir / "weekly.toml"
+    weekly.write_text(
+        WEEKLY.replace('template = "default"', 'template = "fancy"'), encoding="utf-8"
+    )
+    with pytest.raises(ValidationError) as err:
+        sync_lists(db, settings)
+    (problem,) = err.value.problems
+    assert (problem.file, problem.path) == (str(weekly), "template")
+    assert "no template 'fancy'" in problem.message
 
 
 def test_bad_file_changes_nothing(db: Database, settings: Settings, lists_dir: Path) -> None:
