@@ -80,8 +80,9 @@ def test_send_actions_refusals(editor: TestClient) -> None:
 
 
 def test_report_page_numbers_recipients_and_csv(
-    editor: TestClient, app_db: Database, settings: Settings
+    editor: TestClient, db: Database, settings: Settings
 ) -> None:
+    app_db = db
     for address in ("a@example.org", "b@example.org", "c@example.org"):
         add_subscriber(app_db, address)
     send_id = send_sample(settings, app_db)

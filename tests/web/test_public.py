@@ -43,8 +43,9 @@ def test_subscribe_form(client: TestClient) -> None:
 
 
 def test_double_opt_in_subscribe_then_confirm(
-    client: TestClient, app_db: Database, settings: Settings
+    client: TestClient, db: Database, settings: Settings
 ) -> None:
+    app_db = db
     r = _subscribe(client, "new@example.org")
     assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
     assert "Please check your inbox" in client.get(r.headers["location"]).text
@@ -252,7 +253,8 @@ def test_unsubscribe_form_without_csrf_is_403(
 # --- preferences ---------------------------------------------------------------------------
 
 
-def test_preferences_choose_lists(client: TestClient, app_db: Database, settings: Settings) -> None:
+def test_preferences_choose_lists(client: TestClient, db: Database, settings: Settings) -> None:
+    app_db = db
     add_list(app_db, "weekly", name="Weekly Digest")
     add_subscriber(app_db, "pref@example.org")
     path = f"/preferences/{_token(settings, 'preferences', 'pref@example.org')}"
