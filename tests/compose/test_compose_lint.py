@@ -66,3 +66,11 @@ def test_missing_unsubscribe_link() -> None:
     html = page("").replace(UNSUB, "")
     assert codes(html) == {"unsubscribe": "error"}
     assert lint_html(html, preheader="p", max_bytes=10**6, personal_links=False) == []
+
+
+def test_size_counts_filled_in_placeholders() -> None:
+    body = "<p>" + "x" * 800 + "</p>" + f'<a href="{placeholders.WEB_URL}">w</a>' * 3
+    html = page(body)
+    assert len(html.encode()) < 1200
+    assert "size" in codes(html, max_bytes=1200)  # 4 placeholders x 160 bytes push it over
+    assert "size" not in codes(page("<p>" + "x" * 800 + "</p>"), max_bytes=1200)
