@@ -29,7 +29,7 @@ def _echo_lint(results: list[LintResult]) -> None:
         click.echo(str(result), err=result.level == "error")
 
 
-@click.command("check")
+@click.command("check", short_help="Validate an issue and list every problem.")
 @click.argument("issue")
 @pass_app
 def check(app: AppContext, issue: str) -> None:
@@ -46,7 +46,7 @@ def check(app: AppContext, issue: str) -> None:
     click.echo(f"{display(path)}: ok")
 
 
-@click.command("build")
+@click.command("build", short_help="Build an issue: email, text part, web pages.")
 @click.argument("issue")
 @click.option(
     "--out",
