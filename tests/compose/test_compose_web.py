@@ -35,6 +35,11 @@ def test_story_page_has_the_full_text(samples: dict[str, Issue], sample_settings
     # Body headings sit under the page's h1.
     assert doc.xpath("//h2[contains(., 'Innovation Drive')]")
     assert links.issue_url(sample_settings, issue.slug) in doc.xpath("//a/@href")
+    # Shared links get a proper card.
+    assert doc.xpath("//meta[@property='og:title']/@content") == [story.headline]
+    assert doc.xpath("//meta[@property='og:url']/@content") == [
+        links.story_url(sample_settings, issue.slug, story.slug)
+    ]
 
 
 def test_read_more_points_at_the_story_page(
