@@ -116,14 +116,15 @@ def deliver(
     from mailer.deliver import sends
     from mailer.deliver.worker import Worker
 
-    settings = _load(
-        {
-            "database": {"url": url},
-            "delivery": {"transport": transport, "outbox_dir": str(workdir / "outbox")},
-            "site": {"base_url": "https://news.example.org", "secret_key": "bench-0123456789"},
-            **json.loads(extra or "{}"),
-        }
-    )
+    overrides: dict[str, dict[str, Any]] = {
+        "database": {"url": url},
+        "delivery": {"transport": transport, "outbox_dir": str(workdir / "outbox")},
+        "site": {"base_url": "https://news.example.org", "secret_key": "bench-0123456789"},
+    }
+    for section, values in json.loads(extra or "{}").items():
+        overrides.setdefault(section, {}).update(values)
+    settings = _load(overrides)
+    assert settings.delivery.transport == transport
     composed = SimpleNamespace(**json.loads(issue_file.read_text(encoding="utf-8")))
     db = Database(url)
     send = sends.create_send(settings, db, composed, "bench", again=True)

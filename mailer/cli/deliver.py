@@ -85,6 +85,12 @@ class _Bar:
         self.progress.update(self.task, completed=done, total=total, rate=rate)
 
 
+def _console() -> Console:
+    """A console; piped output is not cut to 80 columns (scripts read whole rows)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
 def _summary(counts: dict[str, int]) -> str:
     return ", ".join(f"{counts[s]:,} {s}" for s in RS.ALL if counts[s]) or "no recipients"
 
@@ -204,7 +210,7 @@ def list_sends(app: AppContext, limit: int = 50) -> None:
             *(f"{c[s]:,}" for s in DONE_STATES),
             f"{c[RS.QUEUED] + c[RS.SENDING]:,}",
         )
-    Console().print(table)
+    _console().print(table)
 
 
 @sends_group.command("show")

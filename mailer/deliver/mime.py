@@ -40,6 +40,7 @@ _QP_LINE = 75
 _SAFE_VALUE = re.compile(r"[\x21-\x3c\x3e-\x7e ]*")
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 _ASCII_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+_EMPTY_FIRST_LINE = re.compile(rb"^([A-Za-z0-9-]+):\r\n ", re.MULTILINE)
 
 
 class UnsafeHeader(MailerError):
@@ -259,7 +260,9 @@ class MessageTemplate:
             head["List-Id"] = list_id
         for name, value in (headers or {}).items():
             head[name] = value
-        self._head = bytes(head).rstrip(b"\r\n") + CRLF
+        # The SMTP policy folds a long first word onto a line of its own
+        # ("Subject:\r\n AI to…"), which parsers read with a leading space.
+        self._head = _EMPTY_FIRST_LINE.sub(rb"\1: ", bytes(head).rstrip(b"\r\n")) + CRLF
         boundary = f"=_mailer_{token_hex(12)}"
         self._mid = (
             f"MIME-Version: 1.0\r\n"

@@ -159,6 +159,12 @@ def test_every_personalised_message_parses_to_the_intended_content(
     assert rich.get_content().replace("\r\n", "\n") == expected(HTML, values, True)
 
 
+def test_long_ascii_subject_parses_without_leading_space() -> None:
+    subject = "AI to everything in China: drones, factories, chips, cancer care and coal"
+    msg = parse(template(subject).render(Personal(email="a@example.com")))
+    assert msg["Subject"] == subject
+
+
 def test_message_ids_are_unique_and_in_the_senders_domain() -> None:
     tpl = template()
     ids = {tpl.new_message_id("1.2.") for _ in range(1000)}
