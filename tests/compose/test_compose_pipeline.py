@@ -233,3 +233,17 @@ def test_story_image_has_alt_and_fits(tmp_path: Path, settings: Settings) -> Non
     assert img.get("width") == "400"
     assert result.errors == []
     assert "[" not in result.text.split("Hostile")[1].split("\n\n")[0]  # no image residue
+
+
+def test_template_syntax_error_names_file_and_line(tmp_path: Path, settings: Settings) -> None:
+    custom_templates(
+        tmp_path, settings, {"{% if issue.preheader %}": "{% if issue.preheader %}{% if %}"}
+    )
+    with pytest.raises(TemplateError, match=r"email\.mjml\.j2, line \d+: "):
+        compose_issue(make_issue(tmp_path, settings), settings)
+
+
+def test_broken_mjml_is_a_template_error(tmp_path: Path, settings: Settings) -> None:
+    custom_templates(tmp_path, settings, {"</mjml>": ""})
+    with pytest.raises(TemplateError, match="MJML does not compile: unexpected end of stream"):
+        compose_issue(make_issue(tmp_path, settings), settings)
