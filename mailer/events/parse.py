@@ -94,11 +94,26 @@ def parse_time(value: Any, path: str) -> datetime:
         raise ParseError("missing or not a timestamp string", path)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:
         raise ParseError(f"not an ISO-8601 timestamp: {value!r}", path) from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
+
+
+def clean(value: str) -> str:
+    r"""Make text storable in any database: no NUL characters, no lone surrogates.
+
+    JSON allows both (``\u0000``, ``\ud800``); PostgreSQL text and UTF-8 do not,
+    and one such event must not block its whole batch.
+    """
+    if "\x00" in value:
+        value = value.replace("\x00", "\\u0000")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def normalise_email(value: str) -> str:
@@ -147,14 +162,18 @@ def _addresses(
     """``[{"emailAddress": ...}, ...]`` or ``["a@x", ...]`` -> [(email, item)]."""
     if not isinstance(items, list) or not items:
         raise ParseError("missing or empty recipient list", path)
-    out = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for i, item in enumerate(items):
-        if isinstance(item, str) and item.strip():
-            out.append((normalise_email(item), {}))
-        elif isinstance(item, dict) and isinstance(item.get(field), str) and item[field].strip():
-            out.append((normalise_email(item[field]), item))
+        if isinstance(item, str):
+            address, detail = item, {}
+        elif isinstance(item, dict) and isinstance(item.get(field), str):
+            address, detail = item[field], item
         else:
             raise ParseError(f"recipient is not an address or lacks {field!r}", f"{path}[{i}]")
+        email = clean(normalise_email(address))
+        if not email or len(email) > 320:
+            raise ParseError(f"recipient is not an address: {address[:80]!r}", f"{path}[{i}]")
+        out.append((email, detail))
     return out
 
 
@@ -175,14 +194,17 @@ def parse_ses(data: Any, raw: str | None = None, source: str = "file") -> list[F
     message_id = _str(mail.get("messageId"), "mail.messageId")
     send_id = _send_id(mail)
     body = _obj(doc.get(key), key)
-    payload = raw if raw is not None else json.dumps(data, separators=(",", ":"))
+    payload = clean(raw if raw is not None else json.dumps(data, separators=(",", ":")))
     destination = mail.get("destination")
 
     def make(email: str | None, when: datetime, dedupe: str, **extra: Any) -> FeedbackEvent:
+        for name in ("detail", "bounce_type"):
+            if isinstance(extra.get(name), str):
+                extra[name] = clean(extra[name])
         return FeedbackEvent(
             kind=kind,
             dedupe_key=dedupe,
-            ses_message_id=message_id,
+            ses_message_id=clean(message_id),
             email=email,
             send_id=send_id,
             occurred_at=when,
@@ -301,8 +323,8 @@ def unknown_event(raw: str, dedupe: str, source: str, reason: str) -> FeedbackEv
         email=None,
         send_id=None,
         occurred_at=utcnow(),
-        payload=raw,
-        detail=reason[:2000],
+        payload=clean(raw),
+        detail=clean(reason[:2000]),
         source=source,
     )
 
