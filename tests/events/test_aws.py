@@ -348,3 +348,59 @@ def test_poll_without_queue_is_a_clear_error(world: World, settings: Settings) -
     assert poller.poll_if_configured(world.db, settings) is None
     with pytest.raises(EventError, match="sqs_queue_url is not set"):
         poller.poll_once(world.db, settings)
+
+
+def test_cli_ses_setup_and_status(
+    aws: Settings,
+    mailer_cli,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from mailer.events import aws as aws_module
+
+    real_client = aws_module.client
+    # The CLI reads its own settings: give it the test's configuration set.
+    monkeypatch.setenv("MAILER_SES_CONFIGURATION_SET", aws.ses.configuration_set)
+    sesv2 = boto3.client("sesv2", region_name="eu-west-1")
+    stubber = Stubber(sesv2)
+    monkeypatch.setattr(
+        aws_module, "client", lambda s, name: sesv2 if name == "sesv2" else real_client(aws, name)
+    )
+    topic_arn = f"arn:aws:sns:eu-west-1:123456789012:{ses.feedback_name(aws)}"
+    stub_ses_setup(stubber, aws, topic_arn, exists=False)
+    stubber.add_response(
+        "get_account",
+        {
+            "SendQuota": {"Max24HourSend": 200.0, "MaxSendRate": 1.0, "SentLast24Hours": 3.0},
+            "SendingEnabled": False,
+            "ProductionAccessEnabled": False,
+            "EnforcementStatus": "PROBATION",
+        },
+        {},
+    )
+    stubber.add_response("list_email_identities", {"EmailIdentities": []}, {"PageSize": 100})
+    with stubber:
+        setup = mailer_cli("ses", "setup")
+        assert setup.exit_code == 0, setup.output
+        assert f"created  SNS topic: {topic_arn}" in setup.output
+        assert 'sqs_queue_url = "http://' in setup.output
+        status = mailer_cli("ses", "status")
+        assert status.exit_code == 0, status.output
+        assert "Sending DISABLED (sandbox, enforcement PROBATION)" in status.output
+        assert "3 of 200 sent in the last 24 h; max rate 1 messages/s" in status.output
+
+
+def test_cli_ses_errors_are_one_line(
+    aws: Settings, mailer_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from mailer.events import aws as aws_module
+
+    sesv2 = boto3.client("sesv2", region_name="eu-west-1")
+    stubber = Stubber(sesv2)
+    stubber.add_client_error(
+        "get_account", service_error_code="AccessDeniedException", http_status_code=403
+    )
+    monkeypatch.setattr(aws_module, "client", lambda s, name: sesv2)
+    with stubber:
+        result = mailer_cli("ses", "status")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: SES status failed:") and "AccessDenied" in result.output
