@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import Report
+from mailer.events.simulate import mail_object, ses_event
 
 RECIPIENTS = 100_000
 EVENTS = 100_000
@@ -51,114 +52,19 @@ MIX = {
 T0 = datetime(2026, 11, 2, 9, 0, 0)
 
 
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
 def message_id(i: int) -> str:
     return f"0102019{i:09x}-{i:08x}-5b6a-4789-9a0b-1c2d3e4f5a61-000000"
 
 
-def _mail(i: int, send_id: int) -> dict[str, Any]:
-    to = f"user{i}@example{i % 97}.org"
-    return {
-        "timestamp": _iso(T0 + timedelta(milliseconds=i * 7)),
-        "source": "news@example.org",
-        "sourceArn": "arn:aws:ses:eu-west-1:111122223333:identity/example.org",
-        "sendingAccountId": "111122223333",
-        "messageId": message_id(i),
-        "destination": [to],
-        "headersTruncated": False,
-        "headers": [
-            {"name": "From", "value": '"Weekly" <news@example.org>'},
-            {"name": "To", "value": to},
-            {"name": "Subject", "value": "Issue 42: autumn"},
-            {"name": "MIME-Version", "value": "1.0"},
-            {"name": "Message-ID", "value": f"<{i}.42@news.example.org>"},
-            {"name": "X-Mailer-Send-Id", "value": str(send_id)},
-            {"name": "Content-Type", "value": 'multipart/alternative; boundary="=_b"'},
-        ],
-        "commonHeaders": {
-            "from": ["Weekly <news@example.org>"],
-            "to": [to],
-            "messageId": f"<{i}.42@news.example.org>",
-            "subject": "Issue 42: autumn",
-        },
-        "tags": {
-            "ses:configuration-set": ["mailer"],
-            "ses:source-ip": ["192.0.2.10"],
-            "ses:from-domain": ["example.org"],
-            "ses:caller-identity": ["mailer"],
-        },
-    }
-
-
 def _event(kind: str, i: int, n: int, send_id: int) -> dict[str, Any]:
-    mail = _mail(i, send_id)
-    to = mail["destination"][0]
-    when = _iso(T0 + timedelta(minutes=1 + n % 600, milliseconds=n))
-    if kind in ("SoftBounce", "HardBounce"):
-        hard = kind == "HardBounce"
-        return {
-            "eventType": "Bounce",
-            "bounce": {
-                "bounceType": "Permanent" if hard else "Transient",
-                "bounceSubType": "General" if hard else "MailboxFull",
-                "bouncedRecipients": [
-                    {
-                        "emailAddress": to,
-                        "action": "failed",
-                        "status": "5.1.1" if hard else "4.2.2",
-                        "diagnosticCode": "smtp; 550 5.1.1 user unknown"
-                        if hard
-                        else "smtp; 452 4.2.2 mailbox full",
-                    }
-                ],
-                "timestamp": when,
-                "feedbackId": f"fb-{n}-{uuid.UUID(int=n)}",
-                "reportingMTA": "dsn; a1-2.smtp-out.eu-west-1.amazonses.com",
-            },
-            "mail": mail,
-        }
-    doc: dict[str, Any] = {"eventType": kind, "mail": mail}
-    if kind == "Delivery":
-        doc["delivery"] = {
-            "timestamp": when,
-            "processingTimeMillis": 812,
-            "recipients": [to],
-            "smtpResponse": "250 2.0.0 OK",
-            "reportingMTA": "a1-2.smtp-out.eu-west-1.amazonses.com",
-        }
-    elif kind == "Send":
-        doc["send"] = {}
-    elif kind in ("Open", "Click"):
-        body = {"ipAddress": "198.51.100.7", "timestamp": when, "userAgent": "Mozilla/5.0"}
-        if kind == "Click":
-            body["link"] = f"https://news.example.org/issues/42/story-{n % 7}"
-        doc[kind.lower()] = body
-    elif kind == "DeliveryDelay":
-        doc["deliveryDelay"] = {
-            "timestamp": when,
-            "delayType": "TransientCommunicationFailure",
-            "delayedRecipients": [{"emailAddress": to, "status": "4.4.1"}],
-        }
-    elif kind == "Complaint":
-        doc["complaint"] = {
-            "complainedRecipients": [{"emailAddress": to}],
-            "timestamp": when,
-            "feedbackId": f"cfb-{n}",
-            "complaintFeedbackType": "abuse",
-        }
-    elif kind == "Reject":
-        doc["reject"] = {"reason": "Bad content"}
-    elif kind == "Subscription":
-        doc["subscription"] = {
-            "contactList": "weekly",
-            "timestamp": when,
-            "source": "UnsubscribeHeader",
-            "newTopicPreferences": {"unsubscribeAll": True},
-        }
-    return doc
+    mail = mail_object(
+        message_id=message_id(i),
+        email=f"user{i}@example{i % 97}.org",
+        send_id=send_id,
+        sent=T0 + timedelta(milliseconds=i * 7),
+        sender='"Weekly" <news@example.org>',
+    )
+    return ses_event(kind, mail, T0 + timedelta(minutes=1 + n % 600, milliseconds=n), n)
 
 
 def write_events(folder: Path, send_id: int, seed: int = 5) -> list[Path]:

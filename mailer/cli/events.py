@@ -71,6 +71,42 @@ def ingest_cmd(app: AppContext, files: tuple[Path, ...]) -> None:
         click.echo(f"  {kind}: {n}")
 
 
+@events_group.command("simulate")
+@click.argument("send_id", type=int)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON-lines file to write.",
+)
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same events).")
+@pass_app
+def simulate_cmd(app: AppContext, send_id: int, out: Path, seed: int) -> None:
+    """Write the SES events a send might get back (for demos; nothing is stored).
+
+    Feed the file to `mailer events ingest` to rehearse the whole feedback path.
+    """
+    from mailer.db import events as store
+    from mailer.db import reports as report_store
+    from mailer.errors import NotFoundError
+    from mailer.events.simulate import simulate_send
+
+    with app.database.session() as session:
+        found = report_store.get_send(session, send_id)
+        if found is None:
+            raise NotFoundError(f"no send {send_id}")
+        send, lst = found
+        recipients = store.sent_recipients(session, send_id)
+    sent = send.started_at or send.created_at
+    count = 0
+    with out.open("w", encoding="utf-8") as fh:
+        for doc in simulate_send(recipients, send_id, sent=sent, sender=lst.from_email, seed=seed):
+            fh.write(json.dumps(doc) + "\n")
+            count += 1
+    click.echo(f"{count} events for {len(recipients)} sent recipients written to {out}")
+
+
 @events_group.command("list")
 @click.option("--orphans", is_flag=True, help="Only events that matched no outbox row.")
 @click.option("--email", default=None, help="Only this address's events.")
@@ -83,7 +119,7 @@ def list_cmd(app: AppContext, orphans: bool, email: str | None, limit: int, fmt:
 
     with app.database.session() as session:
         rows = store.recent_events(session, orphans_only=orphans, email=email, limit=limit)
-        data = [
+        data: list[dict[str, Any]] = [
             {
                 "id": e.id,
                 "type": e.event_type,

@@ -303,3 +303,13 @@ def count_events(session: Session) -> dict[str, int]:
     out = {kind: int(n) for kind, n in rows}
     out["orphan"] = int(session.scalar(select(func.count()).where(Event.orphan.is_(True))) or 0)
     return out
+
+
+def sent_recipients(session: Session, send_id: int) -> list[tuple[str, str | None]]:
+    """(address, SES MessageId) of a send's sent recipients, in id order."""
+    rows = session.execute(
+        select(Recipient.email, Recipient.provider_message_id)
+        .where(Recipient.send_id == send_id, Recipient.status == RecipientStatus.SENT)
+        .order_by(Recipient.id)
+    )
+    return [(str(email), pmid) for email, pmid in rows]
