@@ -238,7 +238,7 @@ class Event(Base):
         BigId, ForeignKey("sends.id", ondelete="SET NULL"), default=None, index=True
     )
     recipient_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("send_recipients.id", ondelete="SET NULL"), default=None
+        BigId, ForeignKey("send_recipients.id", ondelete="SET NULL"), default=None, index=True
     )
     bounce_type: Mapped[str | None] = mapped_column(String(40), default=None)
     detail: Mapped[str] = mapped_column(Text, default="")

@@ -159,6 +159,7 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_event_type'), ['event_type'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_recipient_id'), ['recipient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_send_id'), ['send_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_ses_message_id'), ['ses_message_id'], unique=False)
 
@@ -170,6 +171,7 @@ def downgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_ses_message_id'))
         batch_op.drop_index(batch_op.f('ix_events_send_id'))
+        batch_op.drop_index(batch_op.f('ix_events_recipient_id'))
         batch_op.drop_index(batch_op.f('ix_events_event_type'))
         batch_op.drop_index(batch_op.f('ix_events_email'))
 
