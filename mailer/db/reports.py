@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import Integer, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from mailer.db.models import Event, MailingList, Recipient, RecipientStatus, Send
@@ -34,6 +34,16 @@ CONDITIONS: dict[str, Any] = {
     "skipped": R.status == RecipientStatus.SKIPPED,
     "uncertain": R.status == RecipientStatus.UNCERTAIN,
     "pending": R.status.in_([RecipientStatus.QUEUED, RecipientStatus.SENDING]),
+}
+
+
+FEEDBACK_KINDS: dict[str, list[str]] = {
+    "bounced": ["bounce"],
+    "hard_bounced": ["bounce"],
+    "soft_bounced": ["bounce"],
+    "complained": ["complaint"],
+    "unsubscribed": ["subscription"],
+    "clicked": ["click"],
 }
 
 
@@ -96,10 +106,25 @@ def recent_sends(session: Session, list_id: int, limit: int) -> list[Send]:
 def recipients_matching(
     session: Session, send_id: int, status: str, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """The outbox rows behind one count (``status`` is a key of ``CONDITIONS``)."""
+    """The outbox rows behind one count (``status`` is a key of ``CONDITIONS``).
+
+    Rows behind a feedback count carry ``feedback``: the latest such event's
+    detail (the bounce's SMTP diagnostic, the complaint's type).
+    """
+    kinds = FEEDBACK_KINDS.get(status)
+    feedback: Any = (
+        select(Event.detail)
+        .where(Event.recipient_id == R.id, Event.event_type.in_(kinds))
+        .order_by(Event.occurred_at.desc())
+        .limit(1)
+        .scalar_subquery()
+        if kinds
+        else literal(None)
+    )
     stmt = (
         select(
             R.email,
+            feedback.label("feedback"),
             R.status,
             R.error,
             R.bounce_type,

@@ -81,6 +81,7 @@ RECIPIENT_FIELDS = [
     "email",
     "status",
     "bounce_type",
+    "feedback",
     "error",
     "sent_at",
     "delivered_at",
@@ -120,7 +121,7 @@ def recipients_table(rows: list[dict[str, Any]], status: str) -> Table:
     for col in ("email", "status", "detail", "when"):
         table.add_column(col)
     for row in rows:
-        detail = row.get("error") or row.get("bounce_type") or ""
+        detail = row.get("error") or row.get("feedback") or row.get("bounce_type") or ""
         when = (
             row.get("bounced_at")
             or row.get("complained_at")

@@ -162,3 +162,35 @@ def test_cli_report_errors(db: Database, mailer_cli) -> None:  # type: ignore[no
     assert bad.exit_code == 1 and "nolist" in bad.output
     neither = mailer_cli("report")
     assert neither.exit_code == 2
+
+
+def test_recipients_carry_their_latest_feedback(db: Database) -> None:
+    send_id = make_send(db, make_list(db), [{"bounced_at": T0, "bounce_type": "soft"}, {}])
+    with db.session() as s:
+        from sqlalchemy import select
+
+        from mailer.db.models import Recipient
+
+        rid = s.scalar(
+            select(Recipient.id).where(Recipient.send_id == send_id).order_by(Recipient.id)
+        )
+        for i, (minutes, detail) in enumerate([(1, "4.2.2 mailbox full"), (90, "4.4.7 expired")]):
+            s.add(
+                Event(
+                    dedupe_key=f"b{i}",
+                    source="test",
+                    event_type="bounce",
+                    send_id=send_id,
+                    recipient_id=rid,
+                    bounce_type="Transient:General",
+                    detail=detail,
+                    occurred_at=T0 + timedelta(minutes=minutes),
+                    received_at=T0,
+                    orphan=False,
+                    payload="{}",
+                )
+            )
+    (row,) = reports.recipients_for(db, send_id, "soft_bounced")
+    assert row["feedback"] == "4.4.7 expired"
+    (sent_row, _) = reports.recipients_for(db, send_id, "sent")
+    assert sent_row["feedback"] is None
