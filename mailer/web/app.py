@@ -10,12 +10,15 @@ there is lives in ``static/`` (the CSP forbids inline script).
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -40,6 +43,7 @@ from mailer.web.security import (
 )
 
 HERE = Path(__file__).resolve().parent
+T = TypeVar("T")
 SESSION_COOKIE = "mailer_session"
 
 
@@ -52,6 +56,16 @@ class WebState:
     subscribe_limiter: RateLimiter
     login_limiter: RateLimiter
     issues: IssueCache
+    threads: anyio.CapacityLimiter
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking ``fn(*args)`` (database, composing) in a worker thread.
+
+        At most as many run at once as the database pool keeps connections:
+        beyond that, SQLAlchemy opens and closes a connection per request, which
+        on PostgreSQL costs more than the request itself.
+        """
+        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self.threads)
 
 
 def web_state(request: Request) -> WebState:
@@ -104,6 +118,11 @@ def flash(request: Request, message: str, kind: str = "ok") -> None:
     request.session["flash"] = {"message": message, "kind": kind}
 
 
+def _pool_size(db: Database) -> int:
+    size = getattr(db.engine.pool, "size", None)
+    return max(2, int(size())) if callable(size) else 5
+
+
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """Build the web application for ``settings`` (and ``database``, made if not given)."""
     from mailer.web import auth, editors, ops, public
@@ -116,6 +135,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         subscribe_limiter=RateLimiter(settings.web.subscribe_per_minute),
         login_limiter=RateLimiter(settings.web.login_per_minute),
         issues=IssueCache(settings),
+        threads=anyio.CapacityLimiter(_pool_size(db)),
     )
 
     @asynccontextmanager

@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -32,14 +31,14 @@ PUBLIC_MAX_AGE = 5.0
 
 async def home(request: Request) -> Response:
     state = web_state(request)
-    lists = await run_in_threadpool(store.public_lists, state.database)
-    issues = await run_in_threadpool(_sent, state, None, 20)
+    lists = await state.run(store.public_lists, state.database)
+    issues = await state.run(_sent, state, None, 20)
     return render(request, "public/home.html", {"lists": lists, "issues": issues})
 
 
 async def index(request: Request) -> Response:
     state = web_state(request)
-    issues = await run_in_threadpool(_sent, state, None, 500)
+    issues = await state.run(_sent, state, None, 500)
     return render(request, "public/archive.html", {"issues": issues})
 
 
@@ -69,7 +68,8 @@ async def issue_page(request: Request) -> Response:
     if not request.url.path.endswith("/") and "." not in rest.rsplit("/", 1)[-1]:
         # One canonical address per page, so relative links inside it resolve.
         return RedirectResponse(request.url.path + "/", status_code=301)
-    html = await run_in_threadpool(_page, web_state(request), slug, rest)
+    state = web_state(request)
+    html = await state.run(_page, state, slug, rest)
     return HTMLResponse(
         html,
         headers={
@@ -82,13 +82,13 @@ async def issue_page(request: Request) -> Response:
 async def feed(request: Request) -> Response:
     state = web_state(request)
     slug = request.path_params["list"]
-    lst = await run_in_threadpool(store.public_list, state.database, slug)
-    issues = await run_in_threadpool(_sent, state, slug, 50)
+    lst = await state.run(store.public_list, state.database, slug)
+    issues = await state.run(_sent, state, slug, 50)
     entries = []
     for item in issues:
         summary = ""
         try:
-            issue = await run_in_threadpool(state.issues.issue, item.issue_slug)
+            issue = await state.run(state.issues.issue, item.issue_slug)
             summary = issue.preheader or issue.title
         except Exception:  # the folder may have gone since: keep the entry, drop the summary
             summary = ""

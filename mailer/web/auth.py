@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -48,7 +47,7 @@ async def login(request: Request) -> Response:
     username = form_str(form, "username")
     password = form.get("password")
     password = password if isinstance(password, str) else ""
-    ok = await run_in_threadpool(authenticate, state.database, state.settings, username, password)
+    ok = await state.run(authenticate, state.database, state.settings, username, password)
     if not ok:
         return _login_page(request, next_path, "Wrong username or password.", status=401)
     # A fresh session on login: nothing chosen before (a planted token) survives.

@@ -6,7 +6,6 @@ import zoneinfo
 from datetime import datetime
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -36,7 +35,7 @@ async def issues(request: Request) -> Response:
 
         return [state.issues.summary(slug) for slug in issue_slugs(state.settings)]
 
-    items = await run_in_threadpool(summaries)
+    items = await state.run(summaries)
     return render(request, "admin/issues.html", {"issues": items})
 
 
@@ -46,17 +45,17 @@ async def issue_preview(request: Request) -> Response:
     slug = request.path_params["slug"]
     view = request.query_params.get("view", "devices")
     view = view if view in VIEWS else "devices"
-    summary = await run_in_threadpool(state.issues.summary, slug)
+    summary = await state.run(state.issues.summary, slug)
     composed = None
     problems = [str(p) for p in summary.problems]
     if not problems:
         try:
-            composed = await run_in_threadpool(state.issues.composed, slug)
+            composed = await state.run(state.issues.composed, slug)
         except ValidationError as exc:
             problems = [str(p) for p in exc.problems]
         except MailerError as exc:
             problems = [exc.message]
-    lists = await run_in_threadpool(store.public_lists, state.database)
+    lists = await state.run(store.public_lists, state.database)
     findings = composed.lint if composed is not None else []
     lint = [{"level": r.level, "text": r.message, "code": r.code} for r in findings]
     text_part = ""
@@ -77,7 +76,7 @@ async def issue_preview(request: Request) -> Response:
             "view": view,
             "text_part": text_part,
             "dark_rules": composed is not None and preview.has_dark_rules(composed.html),
-            "fingerprint": await run_in_threadpool(_fingerprint, state, slug),
+            "fingerprint": await state.run(_fingerprint, state, slug),
             "lists": lists,
             "zones": zones,
             "common_zones": [z for z in COMMON_ZONES if z in zones],
@@ -103,7 +102,7 @@ async def issue_frame(request: Request) -> Response:
     """The composed email alone, for the preview iframes (same-origin framing only)."""
     state = web_state(request)
     slug = request.path_params["slug"]
-    composed = await run_in_threadpool(state.issues.composed, slug)
+    composed = await state.run(state.issues.composed, slug)
     dark = request.query_params.get("dark") == "1"
     doc = preview.frame_document(composed.html, links.issue_url(state.settings, slug), dark)
     return HTMLResponse(
@@ -116,7 +115,7 @@ async def issue_frame(request: Request) -> Response:
 async def issue_state(request: Request) -> Response:
     """The issue's fingerprint: the preview polls it and reloads when it changes."""
     state = web_state(request)
-    stamp = await run_in_threadpool(_fingerprint, state, request.path_params["slug"])
+    stamp = await state.run(_fingerprint, state, request.path_params["slug"])
     return JSONResponse({"fingerprint": stamp})
 
 
@@ -137,7 +136,7 @@ async def test_send(request: Request) -> Response:
     from mailer.web import sending
 
     try:
-        count = await run_in_threadpool(sending.test_send, state, slug, addresses, list_slug)
+        count = await state.run(sending.test_send, state, slug, addresses, list_slug)
     except MailerError as exc:
         flash(request, f"Test not sent: {exc.message}", "error")
     else:
@@ -157,7 +156,7 @@ async def schedule(request: Request) -> Response:
     from mailer.web import sending
 
     try:
-        send_id = await run_in_threadpool(
+        send_id = await state.run(
             sending.schedule, state, slug, list_slug, when == "now", date, time, zone, again
         )
     except MailerError as exc:

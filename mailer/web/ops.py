@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -23,8 +22,8 @@ from mailer.web.security import form_str, login_required
 @login_required
 async def lists_page(request: Request) -> Response:
     state = web_state(request)
-    rows = await run_in_threadpool(store.list_overview, state.database)
-    health = await run_in_threadpool(_health, state, [r.slug for r in rows])
+    rows = await state.run(store.list_overview, state.database)
+    health = await state.run(_health, state, [r.slug for r in rows])
     return render(request, "admin/lists.html", {"lists": rows, "health": health})
 
 
@@ -64,7 +63,7 @@ async def subscribers_page(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()
     found: list[Any] = []
     if query:
-        found = await run_in_threadpool(people.find, state.database, query, 100)
+        found = await state.run(people.find, state.database, query, 100)
     return render(request, "admin/subscribers.html", {"q": query, "found": found})
 
 
@@ -74,8 +73,8 @@ async def subscriber_page(request: Request) -> Response:
     email = request.query_params.get("email", "").strip()
     if not email:
         return RedirectResponse("/admin/subscribers", status_code=303)
-    profile = await run_in_threadpool(people.show, state.database, email)
-    deliveries, events = await run_in_threadpool(store.subscriber_history, state.database, email)
+    profile = await state.run(people.show, state.database, email)
+    deliveries, events = await state.run(store.subscriber_history, state.database, email)
     return render(
         request,
         "admin/subscriber.html",
@@ -92,13 +91,13 @@ async def subscriber_action(request: Request) -> Response:
     try:
         if action == "suppress":
             detail = form_str(form, "detail") or "suppressed in the web app"
-            changed = await run_in_threadpool(people.suppress, state.database, email, detail)
+            changed = await state.run(people.suppress, state.database, email, detail)
             flash(
                 request,
                 f"{email} is suppressed." if changed else f"{email} was already suppressed.",
             )
         elif action == "unsuppress":
-            changed = await run_in_threadpool(people.unsuppress, state.database, email)
+            changed = await state.run(people.unsuppress, state.database, email)
             flash(
                 request,
                 f"Suppression of {email} lifted." if changed else f"{email} was not suppressed.",

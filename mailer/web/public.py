@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -33,7 +32,7 @@ def _form_ctx(request: Request) -> dict[str, Any]:
 async def _public_list(request: Request, slug: str) -> Any:
     state = web_state(request)
     try:
-        return await run_in_threadpool(store.public_list, state.database, slug)
+        return await state.run(store.public_list, state.database, slug)
     except NotFoundError:
         # The store's message advises the operator; visitors get a plain one.
         raise NotFoundError(f"There is no newsletter called “{slug}”.") from None
@@ -57,7 +56,7 @@ async def subscribe(request: Request) -> Response:
             # The hidden honeypot field: only bots fill it. Same answer as success.
             return RedirectResponse(f"/subscribe/{slug}/thanks", status_code=303)
         try:
-            await run_in_threadpool(
+            await state.run(
                 lists.subscribe,
                 state.database,
                 state.settings,
@@ -96,9 +95,7 @@ async def confirm(request: Request) -> Response:
         # must not be able to confirm a subscription nobody asked for.
         return render(request, "public/confirm.html", {"list": lst, **_form_ctx(request)})
     await check_public_csrf(request, state.settings)
-    await run_in_threadpool(
-        lists.confirm, state.database, state.settings, request.path_params["token"]
-    )
+    await state.run(lists.confirm, state.database, state.settings, request.path_params["token"])
     return render(request, "public/confirmed.html", {"list": lst})
 
 
@@ -120,10 +117,10 @@ async def unsubscribe(request: Request) -> Response:
         if one_click:
             # RFC 8058: the mailbox provider POSTs with no cookies and follows no
             # redirect; the token alone authorises it. Answer 200 at once.
-            await run_in_threadpool(_unsubscribe, state, token)
+            await state.run(_unsubscribe, state, token)
             return PlainTextResponse("You have been unsubscribed.\n")
         await check_public_csrf(request, state.settings)
-        await run_in_threadpool(_unsubscribe, state, token)
+        await state.run(_unsubscribe, state, token)
         lst = await _optional_list(request, token.list_slug)
         prefs = links.preferences_url(
             state.settings, links.make_token(state.settings, "preferences", *_pair(token))
@@ -160,7 +157,7 @@ async def resubscribe(request: Request) -> Response:
     state = web_state(request)
     token = links.read_token(state.settings, "unsubscribe", request.path_params["token"])
     await check_public_csrf(request, state.settings)
-    await run_in_threadpool(lists.resubscribe_by_token, state.database, token)
+    await state.run(lists.resubscribe_by_token, state.database, token)
     lst = await _optional_list(request, token.list_slug)
     return render(request, "public/resubscribed.html", {"list": lst})
 
@@ -183,9 +180,9 @@ async def preferences(request: Request) -> Response:
         await check_public_csrf(request, state.settings)
         form = await request.form()
         wanted = {str(v) for v in form.getlist("lists")}
-        await run_in_threadpool(store.save_preferences, state.database, token.email_hash, wanted)
+        await state.run(store.save_preferences, state.database, token.email_hash, wanted)
         saved = True
-    choices = await run_in_threadpool(store.preferences, state.database, token.email_hash)
+    choices = await state.run(store.preferences, state.database, token.email_hash)
     return render(
         request,
         "public/preferences.html",
@@ -211,7 +208,7 @@ async def ses_webhook(request: Request) -> Response:
             raise HTTPException(413, f"Body larger than {limit} bytes.")
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        status, message = await run_in_threadpool(
+        status, message = await state.run(
             handle_sns_webhook, state.database, state.settings, headers, body
         )
     except MailerError as exc:

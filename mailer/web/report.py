@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -89,7 +88,7 @@ def _load(state: Any, send_id: int) -> dict[str, Any]:
 async def send_page(request: Request) -> Response:
     state = web_state(request)
     send_id = send_id_of(request)
-    data = await run_in_threadpool(_load, state, send_id)
+    data = await state.run(_load, state, send_id)
     report = data["report"]
     figures = [
         {
@@ -127,8 +126,8 @@ async def recipients_page(request: Request) -> Response:
     state = web_state(request)
     send_id = send_id_of(request)
     status = _status(request)
-    row = await run_in_threadpool(store.send_row, state.database, send_id)
-    people = await run_in_threadpool(
+    row = await state.run(store.send_row, state.database, send_id)
+    people = await state.run(
         reports.recipients_for, state.database, send_id, status, RECIPIENT_PAGE + 1
     )
     label = next((lbl for name, lbl, _ in reports.ROWS if name == status), status)
@@ -157,7 +156,7 @@ def _csv(body: str, filename: str) -> Response:
 async def report_csv(request: Request) -> Response:
     state = web_state(request)
     send_id = send_id_of(request)
-    report = await run_in_threadpool(reports.send_report, state.database, send_id)
+    report = await state.run(reports.send_report, state.database, send_id)
     return _csv(report_render.send_csv(report), f"send-{send_id}-report.csv")
 
 
@@ -166,7 +165,7 @@ async def recipients_csv(request: Request) -> Response:
     state = web_state(request)
     send_id = send_id_of(request)
     status = _status(request)
-    people = await run_in_threadpool(reports.recipients_for, state.database, send_id, status, None)
+    people = await state.run(reports.recipients_for, state.database, send_id, status, None)
     return _csv(report_render.recipients_csv(people), f"send-{send_id}-{status}.csv")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -27,7 +26,7 @@ def send_id_of(request: Request) -> int:
 @login_required
 async def sends_page(request: Request) -> Response:
     state = web_state(request)
-    rows = await run_in_threadpool(store.sends_overview, state.database, 100)
+    rows = await state.run(store.sends_overview, state.database, 100)
     return render(request, "admin/sends.html", {"sends": rows})
 
 
@@ -35,7 +34,7 @@ async def sends_page(request: Request) -> Response:
 async def sends_progress(request: Request) -> Response:
     """Counts of the latest sends, for the sends page to poll."""
     state = web_state(request)
-    rows = await run_in_threadpool(store.sends_overview, state.database, 100)
+    rows = await state.run(store.sends_overview, state.database, 100)
     return JSONResponse(
         {
             "sends": [r.as_json() for r in rows],
@@ -47,7 +46,7 @@ async def sends_progress(request: Request) -> Response:
 @login_required
 async def send_progress(request: Request) -> Response:
     state = web_state(request)
-    row = await run_in_threadpool(store.send_row, state.database, send_id_of(request))
+    row = await state.run(store.send_row, state.database, send_id_of(request))
     return JSONResponse({**row.as_json(), "active": row.status in ACTIVE})
 
 
@@ -58,13 +57,13 @@ async def send_action(request: Request) -> Response:
     action = request.path_params["action"]
     try:
         if action == "pause":
-            await run_in_threadpool(delivery.pause, state.database, send_id)
+            await state.run(delivery.pause, state.database, send_id)
             flash(request, f"Send #{send_id} paused.")
         elif action == "resume":
-            status = await run_in_threadpool(delivery.resume, state.database, send_id)
+            status = await state.run(delivery.resume, state.database, send_id)
             flash(request, f"Send #{send_id} resumed ({status}).")
         elif action == "cancel":
-            left = await run_in_threadpool(delivery.cancel, state.database, send_id)
+            left = await state.run(delivery.cancel, state.database, send_id)
             flash(request, f"Send #{send_id} cancelled; {left:,} recipients will not get it.")
         else:
             raise NotFoundError(f"no action {action!r} for sends")
