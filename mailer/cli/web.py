@@ -28,10 +28,6 @@ def serve(
     from mailer.web import create_app
 
     settings = app.settings
-    # Handlers run in threads that wait on the database many times a request;
-    # a thread whose answer has arrived waits for the GIL for up to the switch
-    # interval (5 ms by default), which under load becomes the tail latency.
-    sys.setswitchinterval(0.0005)
     bind_host = host or settings.web.host
     bind_port = port or settings.web.port
     if settings.site.secret_key.get_secret_value() == "change-me-in-production":
