@@ -33,7 +33,9 @@ async def issues(request: Request) -> Response:
     def summaries() -> list[Any]:
         from mailer.web.issues import issue_slugs
 
-        return [state.issues.summary(slug) for slug in issue_slugs(state.settings)]
+        found = [state.issues.summary(slug) for slug in issue_slugs(state.settings)]
+        # Newest first; issues that do not parse (no date) go last.
+        return sorted(found, key=lambda s: (s.date or "0000", s.slug), reverse=True)
 
     items = await state.run(summaries)
     return render(request, "admin/issues.html", {"issues": items})

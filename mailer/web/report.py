@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from markupsafe import Markup
@@ -110,8 +111,21 @@ async def send_page(request: Request) -> Response:
     return render(
         request,
         "admin/send.html",
-        {**data, "figures": figures, "active": data["send"].status in ACTIVE},
+        {
+            **data,
+            "figures": figures,
+            "active": data["send"].status in ACTIVE,
+            "local_due": _local(data["send"].scheduled_at, state.settings.site.timezone),
+        },
     )
+
+
+def _local(when: datetime | None, zone: str) -> str:
+    """``when`` (naive UTC) in the site's timezone, as editors scheduled it."""
+    if when is None:
+        return ""
+    local = when.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {zone}"
 
 
 def _status(request: Request) -> str:

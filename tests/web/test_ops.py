@@ -46,6 +46,14 @@ def test_sends_page_and_progress_json(editor: TestClient, app_db: Database) -> N
     assert row["id"] == send_id and row["status"] == "scheduled" and row["percent"] == 0
 
 
+def test_scheduled_send_page(editor: TestClient) -> None:
+    send_id = _schedule(editor)
+    page = editor.get(f"/admin/sends/{send_id}").text
+    assert "Not started yet" in page
+    assert "2099-01-01 09:30 UTC (2099-01-01 10:30 Europe/Brussels)" in page
+    assert 'data-figure="sent"' not in page  # no report before the send starts
+
+
 def test_pause_resume_cancel(editor: TestClient, app_db: Database) -> None:
     send_id = _schedule(editor)
     token = admin_csrf(editor, f"/admin/sends/{send_id}")
