@@ -7,6 +7,7 @@ import sys
 import click
 
 from mailer.cli import AppContext, pass_app
+from mailer.errors import MailerError
 
 commands: list[click.Command] = []
 
@@ -28,6 +29,8 @@ def serve(
     from mailer.web import create_app
 
     settings = app.settings
+    if app.database.current_revision() is None:
+        raise MailerError("the database has no tables yet: run `mailer db upgrade` first")
     bind_host = host or settings.web.host
     bind_port = port or settings.web.port
     if settings.site.secret_key.get_secret_value() == "change-me-in-production":

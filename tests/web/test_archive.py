@@ -123,3 +123,10 @@ def test_users_hash_cli() -> None:
 def test_serve_help_names_its_options(mailer_cli) -> None:  # type: ignore[no-untyped-def]
     r = mailer_cli("serve", "--help")
     assert r.exit_code == 0 and "--host" in r.output and "--port" in r.output
+
+
+def test_serve_refuses_an_empty_database(mailer_cli, settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.database.url = f"sqlite:///{tmp_path / 'empty.db'}"
+    r = mailer_cli("serve", "--port", "1")
+    assert r.exit_code == 1
+    assert "run `mailer db upgrade` first" in r.output

@@ -270,3 +270,19 @@ def test_preferences_choose_lists(client: TestClient, db: Database, settings: Se
 
 def test_forged_preferences_token_is_400(client: TestClient) -> None:
     assert client.get("/preferences/forged.token").status_code == 400
+
+
+def test_confirmation_failure_is_a_clear_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mailer.deliver.single as single
+    from mailer.deliver.transports.base import TemporaryFailure
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise TemporaryFailure("421 4.7.0 mail.internal.example busy")
+
+    monkeypatch.setattr(single, "send_single", refuse)
+    r = _subscribe(client, "later@example.org")
+    assert r.status_code == 503
+    assert "Please try again in a few minutes" in r.text
+    assert "internal.example" not in r.text
