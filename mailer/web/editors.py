@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from mailer import links
 from mailer.db import web as store
-from mailer.errors import MailerError, ValidationError
+from mailer.errors import MailerError, NotFoundError, ValidationError
 from mailer.web import preview
 from mailer.web.app import flash, render, web_state
 from mailer.web.security import EMAIL_FRAME_CSP, form_str, login_required
@@ -106,11 +106,34 @@ async def issue_frame(request: Request) -> Response:
     slug = request.path_params["slug"]
     composed = await state.run(state.issues.composed, slug)
     dark = request.query_params.get("dark") == "1"
-    doc = preview.frame_document(composed.html, links.issue_url(state.settings, slug), dark)
+    doc = preview.frame_document(
+        composed.html,
+        links.issue_url(state.settings, slug),
+        dark,
+        draft_url=f"/admin/issues/{slug}/web/",
+    )
     return HTMLResponse(
         doc,
         headers={"content-security-policy": EMAIL_FRAME_CSP, "x-frame-options": "SAMEORIGIN"},
     )
+
+
+@login_required
+async def issue_web(request: Request) -> Response:
+    """The issue's web version and story pages, before it is published."""
+    state = web_state(request)
+    slug = request.path_params["slug"]
+    rest = request.path_params.get("rest", "").strip("/")
+    pages = await state.run(state.issues.web_pages, slug)
+    for key in [rest, f"{rest}/index.html"] if rest else ["index.html"]:
+        if key in pages:
+            from mailer.web.archive import ARCHIVE_CSP
+
+            page = str(pages[key]).replace(
+                links.issue_url(state.settings, slug), f"/admin/issues/{slug}/web/"
+            )
+            return HTMLResponse(page, headers={"content-security-policy": ARCHIVE_CSP})
+    raise NotFoundError(f"no page {rest!r} in issue {slug!r}")
 
 
 @login_required
@@ -175,6 +198,8 @@ routes = [
     Route("/admin/issues/{slug}", issue_preview),
     Route("/admin/issues/{slug}/frame", issue_frame),
     Route("/admin/issues/{slug}/state.json", issue_state),
+    Route("/admin/issues/{slug}/web/", issue_web),
+    Route("/admin/issues/{slug}/web/{rest:path}", issue_web),
     Route("/admin/issues/{slug}/test", test_send, methods=["POST"]),
     Route("/admin/issues/{slug}/schedule", schedule, methods=["POST"]),
 ]

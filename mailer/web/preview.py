@@ -69,9 +69,16 @@ def dark_variant(html: str) -> str:
     return style + result
 
 
-def frame_document(html: str, web_url: str, dark: bool) -> str:
-    """The document one preview iframe loads: sample values, links open in a new tab."""
+def frame_document(html: str, web_url: str, dark: bool, draft_url: str = "") -> str:
+    """The document one preview iframe loads: sample values, links open in a new tab.
+
+    Links into the issue's public web version (``web_url``: "view in browser",
+    "Read more" to a story page) go to ``draft_url`` instead when given: an
+    issue is published only once sent, and the editor wants to read it now.
+    """
     doc = fill_placeholders(html, web_url, escape=True)
+    if draft_url:
+        doc = doc.replace(f'href="{htmlmod.escape(web_url)}', f'href="{htmlmod.escape(draft_url)}')
     if dark:
         doc = dark_variant(doc)
     base = '<base target="_blank">'

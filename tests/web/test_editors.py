@@ -205,3 +205,15 @@ def test_schedule_refusals(editor: TestClient, fields: dict[str, str], message: 
     assert r.status_code == 303 and r.headers["location"] == f"/admin/issues/{SAMPLE}"
     page = editor.get(r.headers["location"]).text
     assert "Not scheduled" in page and message in page
+
+
+def test_draft_web_pages_behind_login(editor: TestClient) -> None:
+    frame = editor.get(f"/admin/issues/{SAMPLE}/frame").text
+    story = "large-models-to-act-as-traffic-lights-in"
+    assert f'href="/admin/issues/{SAMPLE}/web/{story}/"' in frame  # "Read more", unpublished
+    page = editor.get(f"/admin/issues/{SAMPLE}/web/{story}/")
+    assert page.status_code == 200 and "traffic lights" in page.text.lower()
+    assert editor.get(f"/admin/issues/{SAMPLE}/web/").status_code == 200
+    assert editor.get(f"/admin/issues/{SAMPLE}/web/nope/").status_code == 404
+    editor.cookies.clear()
+    assert editor.get(f"/admin/issues/{SAMPLE}/web/").status_code == 303  # login first
