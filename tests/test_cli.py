@@ -23,3 +23,26 @@ def test_every_command_has_help() -> None:
                 walk(sub, [*path, name])
 
     walk(cli, ["mailer"])
+
+
+def test_command_map_names_every_command() -> None:
+    import importlib
+
+    from mailer.cli import COMMAND_MODULES
+
+    for module_name in set(COMMAND_MODULES.values()):
+        module = importlib.import_module(f"mailer.cli.{module_name}")
+        for command in module.commands:
+            assert COMMAND_MODULES.get(command.name or "") == module_name, command.name
+
+
+def test_build_does_not_import_the_database_layer() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mailer.cli import cli; cli.get_command(None, 'build'); "
+        "print('sqlalchemy' in sys.modules, 'boto3' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -11,17 +11,36 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mailer import __version__
 from mailer.config import Settings, load_settings
-from mailer.db import Database
 from mailer.errors import MailerError
 
+if TYPE_CHECKING:
+    from mailer.db import Database
+
 # One module per stage; each exposes ``commands``, a list of click commands.
-COMMAND_MODULES = ["db", "compose", "lists", "deliver", "events", "web"]
+# The map from command name to module lets ``mailer build`` start without
+# importing SQLAlchemy, boto3 or Starlette (tests/test_cli.py keeps it whole).
+COMMAND_MODULES = {
+    "db": "db",
+    "check": "compose",
+    "build": "compose",
+    "schema": "compose",
+    "lists": "lists",
+    "subscribers": "lists",
+    "send": "deliver",
+    "sends": "deliver",
+    "worker": "deliver",
+    "events": "events",
+    "ses": "events",
+    "report": "events",
+    "serve": "web",
+    "users": "web",
+}
 
 
 class AppContext:
@@ -42,6 +61,8 @@ class AppContext:
     def database(self) -> Database:
         """The configured database (not migrated: commands that need tables say so)."""
         if self._database is None:
+            from mailer.db import Database
+
             self._database = Database.from_settings(self.settings)
         return self._database
 
@@ -50,7 +71,18 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 class MailerGroup(click.Group):
-    """A click group that shows ``MailerError`` as one line, no traceback."""
+    """The top-level group: loads a stage's commands on first use, and shows
+    ``MailerError`` as one line, no traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            module = importlib.import_module(f"mailer.cli.{COMMAND_MODULES[cmd_name]}")
+            for command in module.commands:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -81,12 +113,6 @@ def cli(ctx: click.Context, config_path: Path | None) -> None:
 def show_config(app: AppContext) -> None:
     """Print the effective settings (file + MAILER_* variables), secrets masked."""
     click.echo(json.dumps(app.settings.redacted(), indent=2))
-
-
-for _name in COMMAND_MODULES:
-    _module = importlib.import_module(f"mailer.cli.{_name}")
-    for _command in _module.commands:
-        cli.add_command(_command)
 
 
 def main() -> None:
