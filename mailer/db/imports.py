@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     String,
     Table,
     any_,
@@ -125,70 +126,51 @@ def merge_batch(
     if not rows:
         return counts
     by_hash = {r.email_hash: r for r in rows}
-    rows_hashes = list(by_hash)
-    blocked = {
-        h: why
-        for h, why in session.execute(
-            select(Suppression.email_hash, Suppression.reason).where(
-                _among(session, Suppression.email_hash, rows_hashes)
-            )
+    blocked = session.execute(
+        select(Suppression.email_hash, Suppression.reason).where(
+            _among(session, Suppression.email_hash, list(by_hash))
         )
-    }
-    for h, why in blocked.items():
+    ).all()
+    for h, why in blocked:
         counts.suppressed.append((by_hash.pop(h), why))
     if not by_hash:
         return counts
-    hashes = list(by_hash)
 
-    existing = session.execute(
-        select(Subscriber.id, Subscriber.email_hash, Subscriber.name, Subscriber.attributes).where(
-            _among(session, Subscriber.email_hash, hashes)
-        )
-    ).all()
-    known = {h for _, h, _, _ in existing}
-    updates = []
-    for sub_id, h, name, attributes in existing:
-        row = by_hash[h]
-        new_name = row.name or name
-        new_attrs = {**(attributes or {}), **row.attributes}
-        if new_name != name or new_attrs != (attributes or {}):
-            updates.append({"b_id": sub_id, "b_name": new_name, "b_attrs": new_attrs})
-    if updates:
-        # The Core table, not the mapped class: a list of parameters then means
-        # one executemany, not the ORM's per-row bulk update.
-        table = cast(Table, Subscriber.__table__)
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"))
-            .values(name=bindparam("b_name"), attributes=bindparam("b_attrs"), updated_at=now),
-            updates,
-        )
-        counts.updated_people = len(updates)
-
-    fresh = [
-        (r.email, r.email_hash, r.name, json.dumps(r.attributes), source)
-        for h, r in by_hash.items()
-        if h not in known
+    candidates = [
+        (r.email, r.email_hash, r.name, json.dumps(r.attributes), source) for r in by_hash.values()
     ]
-    if fresh:
-        _insert_subscribers(session, fresh, now)
+    if _is_pg(session):
+        # Insert first: for new people (most rows of a first import) the
+        # unique index does the lookup, and RETURNING hands back their ids.
+        ids = _pg_insert_subscribers(session, candidates, now)
+        counts.created_people = len(ids)
+        existing = _existing(session, [h for h in by_hash if h not in ids])
+    else:
+        existing = _existing(session, list(by_hash))
+        known = {h for _, h, _, _ in existing}
+        fresh = [c for c in candidates if c[1] not in known]
+        _sqlite_insert_subscribers(session, fresh, now)
         counts.created_people = len(fresh)
+        ids = {}
+    counts.updated_people = _merge_existing(session, by_hash, existing, now)
 
-    if known:
-        current = session.execute(
-            select(Subscription.status, Subscriber.email_hash)
-            .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-            .where(
+    existing_ids = [sub_id for sub_id, _, _, _ in existing]
+    if existing_ids:
+        for (st,) in session.execute(
+            select(Subscription.status).where(
                 Subscription.list_id == list_id,
-                _among(session, Subscriber.email_hash, list(known)),
+                _among_ids(session, Subscription.subscriber_id, existing_ids),
             )
-        ).all()
-        for st, _ in current:
+        ):
             if st == Status.UNSUBSCRIBED:
                 counts.kept_unsubscribed += 1
             else:
                 counts.already += 1
 
+    if ids:
+        who = _among_ids(session, Subscriber.id, [*ids.values(), *existing_ids])
+    else:
+        who = _among(session, Subscriber.email_hash, list(by_hash))
     pick = select(
         literal(list_id),
         Subscriber.id,
@@ -196,7 +178,7 @@ def merge_batch(
         literal(reason[:200]),
         literal(now),
         literal(now),
-    ).where(_among(session, Subscriber.email_hash, hashes))
+    ).where(who)
     inserted = session.execute(
         insert_for(session, Subscription)
         .from_select(
@@ -217,34 +199,102 @@ def merge_batch(
     return counts
 
 
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _among_ids(session: Session, column: Any, ids: list[int]) -> Any:
+    """``column IN ids`` with one bound parameter (see :func:`_among`)."""
+    if _is_pg(session):
+        return column == any_(bindparam(None, ids, type_=postgresql.ARRAY(BigInteger)))
+    return column.in_(
+        select(literal_column("value")).select_from(
+            func.json_each(bindparam(None, json.dumps(ids), type_=String))
+        )
+    )
+
+
+def _existing(session: Session, hashes: list[str]) -> list[Any]:
+    """(id, hash, name, attributes) of the subscribers among ``hashes``."""
+    if not hashes:
+        return []
+    return list(
+        session.execute(
+            select(
+                Subscriber.id, Subscriber.email_hash, Subscriber.name, Subscriber.attributes
+            ).where(_among(session, Subscriber.email_hash, hashes))
+        ).all()
+    )
+
+
+def _merge_existing(
+    session: Session, by_hash: dict[str, ImportRow], existing: list[Any], now: datetime
+) -> int:
+    """Merge the file's name and attributes into existing subscribers; return how many changed.
+
+    A blank cell never erases anything; unchanged people are not written, so
+    re-importing a file leaves even ``updated_at`` alone.
+    """
+    updates = []
+    for sub_id, h, name, attributes in existing:
+        row = by_hash[h]
+        new_name = row.name or name
+        new_attrs = {**(attributes or {}), **row.attributes}
+        if new_name != name or new_attrs != (attributes or {}):
+            updates.append({"b_id": sub_id, "b_name": new_name, "b_attrs": new_attrs})
+    if updates:
+        # The Core table, not the mapped class: a list of parameters then means
+        # one executemany, not the ORM's per-row bulk update.
+        table = cast(Table, Subscriber.__table__)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(name=bindparam("b_name"), attributes=bindparam("b_attrs"), updated_at=now),
+            updates,
+        )
+    return len(updates)
+
+
 _COPY_COLUMNS = ("email", "email_hash", "name", "attributes", "source", "created_at", "updated_at")
+_COLS = ", ".join(_COPY_COLUMNS)
+
+# The import's hot path talks to the driver: one executemany (SQLite) or one
+# COPY (PostgreSQL) per batch, instead of SQLAlchemy's per-row parameter work.
+# New rows use ``ON CONFLICT DO NOTHING``: one a concurrent sign-up inserted
+# first stays theirs.
 
 
-def _insert_subscribers(
+def _sqlite_insert_subscribers(
     session: Session, fresh: list[tuple[str, str, str, str, str]], now: datetime
 ) -> None:
     """Insert new subscribers (email, hash, name, attributes JSON, source).
 
-    One that a concurrent sign-up inserted first stays theirs (``ON CONFLICT
-    DO NOTHING``). This is the import's hot loop, so it talks to the driver:
-    PostgreSQL gets ``COPY`` into a temporary table and one ``INSERT … SELECT``
-    (several times faster than an executemany); SQLite a plain executemany,
-    with timestamps in the text format SQLAlchemy's ``DateTime`` stores.
+    Timestamps are written in the text format SQLAlchemy's ``DateTime`` stores.
     """
-    cols = ", ".join(_COPY_COLUMNS)
-    driver: Any = session.connection().connection.driver_connection
-    if session.get_bind().dialect.name != "postgresql":
-        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        cur = driver.cursor()
-        try:
-            cur.executemany(
-                f"INSERT INTO subscribers ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (email_hash) DO NOTHING",
-                [(*row, stamp, stamp) for row in fresh],
-            )
-        finally:
-            cur.close()
+    if not fresh:
         return
+    driver: Any = session.connection().connection.driver_connection
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    cur = driver.cursor()
+    try:
+        cur.executemany(
+            f"INSERT INTO subscribers ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (email_hash) DO NOTHING",
+            [(*row, stamp, stamp) for row in fresh],
+        )
+    finally:
+        cur.close()
+
+
+def _pg_insert_subscribers(
+    session: Session, candidates: list[tuple[str, str, str, str, str]], now: datetime
+) -> dict[str, int]:
+    """Insert those of ``candidates`` that are new; return their hashes and ids.
+
+    ``COPY`` into a temporary table, then one ``INSERT … SELECT … ON CONFLICT
+    DO NOTHING RETURNING`` (several times faster than an executemany).
+    """
+    driver: Any = session.connection().connection.driver_connection
     with driver.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS mailer_import_rows (email text, email_hash text, "
@@ -252,13 +302,14 @@ def _insert_subscribers(
             "updated_at timestamp) ON COMMIT DROP"
         )
         cur.execute("TRUNCATE mailer_import_rows")
-        with cur.copy(f"COPY mailer_import_rows ({cols}) FROM STDIN") as copy:
-            for row in fresh:
+        with cur.copy(f"COPY mailer_import_rows ({_COLS}) FROM STDIN") as copy:
+            for row in candidates:
                 copy.write_row((*row, now, now))
         cur.execute(
-            f"INSERT INTO subscribers ({cols}) SELECT {cols} FROM mailer_import_rows "
-            "ON CONFLICT (email_hash) DO NOTHING"
+            f"INSERT INTO subscribers ({_COLS}) SELECT {_COLS} FROM mailer_import_rows "
+            "ON CONFLICT (email_hash) DO NOTHING RETURNING email_hash, id"
         )
+        return dict(cur.fetchall())
 
 
 def analyze(session: Session) -> None:
