@@ -33,6 +33,7 @@ from mailer import __version__
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.web.errors import HANDLERS
+from mailer.web.i18n import translations
 from mailer.web.issues import IssueCache
 from mailer.web.security import (
     CSRF_FIELD,
@@ -81,7 +82,10 @@ def _templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # English unless a page passes its own ``gettext`` (see ``render``).
+    env.install_null_translations()  # type: ignore[attr-defined]
     env.filters["number"] = lambda n: f"{int(n or 0):,}"
     env.filters["percent"] = lambda r: f"{100 * float(r or 0):.1f}%"
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") + " UTC" if d else "–"
@@ -110,6 +114,11 @@ def render(
         "flash": session.pop("flash", None) if isinstance(session, dict) and user else None,
     }
     ctx.update(context or {})
+    if "language" in ctx:
+        # Per render, not per environment: requests for different languages
+        # run at the same time. {% trans %} looks ``gettext`` up here first.
+        catalog = translations(str(ctx["language"]))
+        ctx["gettext"], ctx["ngettext"] = catalog.gettext, catalog.ngettext
     return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status, headers=headers)
 
 

@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
 
+def _lang(lst: Any) -> dict[str, str]:
+    """The page speaks the list's language (English when the list is unknown)."""
+    return {"language": lst.language if lst is not None else "en"}
+
+
 def _form_ctx(request: Request) -> dict[str, Any]:
     return {"form_csrf": public_csrf_token(web_state(request).settings, request.url.path)}
 
@@ -84,14 +89,14 @@ async def subscribe(request: Request) -> Response:
     return render(
         request,
         "public/subscribe.html",
-        {"list": lst, "values": values, "error": error, **_form_ctx(request)},
+        {"list": lst, "values": values, "error": error, **_form_ctx(request), **_lang(lst)},
         status=422 if error else 200,
     )
 
 
 async def subscribe_thanks(request: Request) -> Response:
     lst = await _public_list(request, request.path_params["list"])
-    return render(request, "public/thanks.html", {"list": lst})
+    return render(request, "public/thanks.html", {"list": lst, **_lang(lst)})
 
 
 # --- confirm -------------------------------------------------------------------------------
@@ -104,10 +109,12 @@ async def confirm(request: Request) -> Response:
     if request.method == "GET":
         # Confirm on a button press, not on GET: mail scanners that prefetch links
         # must not be able to confirm a subscription nobody asked for.
-        return render(request, "public/confirm.html", {"list": lst, **_form_ctx(request)})
+        return render(
+            request, "public/confirm.html", {"list": lst, **_form_ctx(request), **_lang(lst)}
+        )
     await check_public_csrf(request, state.settings)
     await state.run(lists.confirm, state.database, state.settings, request.path_params["token"])
-    return render(request, "public/confirmed.html", {"list": lst})
+    return render(request, "public/confirmed.html", {"list": lst, **_lang(lst)})
 
 
 # --- unsubscribe ---------------------------------------------------------------------------
@@ -141,6 +148,7 @@ async def unsubscribe(request: Request) -> Response:
             "public/unsubscribed.html",
             {
                 "list": lst,
+                **_lang(lst),
                 "preferences_url": prefs,
                 "resubscribe_csrf": public_csrf_token(
                     state.settings, request.url.path + "/resubscribe"
@@ -148,7 +156,9 @@ async def unsubscribe(request: Request) -> Response:
             },
         )
     lst = await _optional_list(request, token.list_slug)
-    return render(request, "public/unsubscribe.html", {"list": lst, **_form_ctx(request)})
+    return render(
+        request, "public/unsubscribe.html", {"list": lst, **_form_ctx(request), **_lang(lst)}
+    )
 
 
 def _pair(token: links.ListToken) -> tuple[str, str]:
@@ -170,7 +180,7 @@ async def resubscribe(request: Request) -> Response:
     await check_public_csrf(request, state.settings)
     await state.run(lists.resubscribe_by_token, state.database, token)
     lst = await _optional_list(request, token.list_slug)
-    return render(request, "public/resubscribed.html", {"list": lst})
+    return render(request, "public/resubscribed.html", {"list": lst, **_lang(lst)})
 
 
 async def _optional_list(request: Request, slug: str) -> Any:
@@ -194,10 +204,11 @@ async def preferences(request: Request) -> Response:
         await state.run(store.save_preferences, state.database, token.email_hash, wanted)
         saved = True
     choices = await state.run(store.preferences, state.database, token.email_hash)
+    lst = await _optional_list(request, token.list_slug)
     return render(
         request,
         "public/preferences.html",
-        {"choices": choices, "saved": saved, **_form_ctx(request)},
+        {"choices": choices, "saved": saved, **_form_ctx(request), **_lang(lst)},
     )
 
 
