@@ -187,7 +187,8 @@ class Recipient(Base):
     __tablename__ = "send_recipients"
     __table_args__ = (
         UniqueConstraint("send_id", "subscriber_id", name="uq_send_recipients_send_subscriber"),
-        Index("ix_send_recipients_send_status", "send_id", "status"),
+        # id last: a claim walks queued rows in id order straight off the index.
+        Index("ix_send_recipients_send_status", "send_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -15,7 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, func, literal, not_, or_, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    bindparam,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from mailer.db import utcnow
@@ -190,7 +203,6 @@ def start_send(session: Session, send_id: int, now: datetime) -> int | None:
             SUB.c.status == SubscriptionStatus.ACTIVE,
             not_(exists().where(SUP.c.email_hash == S.c.email_hash)),
         )
-        .order_by(S.c.id)
     )
     session.execute(
         R.insert().from_select(
@@ -213,6 +225,10 @@ def start_send(session: Session, send_id: int, now: datetime) -> int | None:
         session.scalar(select(func.count()).select_from(R).where(R.c.send_id == send_id)) or 0
     )
     session.execute(update(SENDS).where(SENDS.c.id == send_id).values(total=total))
+    if session.get_bind().dialect.name == "postgresql":
+        # A list imported minutes ago has no planner statistics yet, and
+        # PostgreSQL would scan whole tables for every batch's lookups.
+        session.execute(text("ANALYZE send_recipients, subscribers, subscriptions, suppressions"))
     return total
 
 
@@ -302,56 +318,64 @@ def claim(
     limit: int,
     now: datetime,
     lease_until: datetime,
+    after_id: int = 0,
 ) -> list[Claimed]:
-    """Claim up to ``limit`` due queued recipients: they become ``sending`` under a lease."""
+    """Claim up to ``limit`` due queued recipients: they become ``sending`` under a lease.
+
+    ``after_id`` lets a worker walk forward from its last batch: on PostgreSQL
+    the index range behind it is full of dead entries until VACUUM runs, and
+    seeking past them keeps every claim as cheap as the first.
+    """
     ids_query = (
         select(R.c.id)
         .where(
             R.c.send_id == send_id,
             R.c.status == RS.QUEUED,
+            R.c.id > after_id,
             or_(R.c.next_attempt_at.is_(None), R.c.next_attempt_at <= now),
         )
         .order_by(R.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = list(
-        session.scalars(
-            update(R)
-            .where(R.c.id.in_(ids_query.scalar_subquery()))
-            .values(status=RS.SENDING, claimed_by=worker, lease_until=lease_until)
-            .returning(R.c.id)
-        )
-    )
-    if not ids:
+    claimed = session.execute(
+        update(R)
+        .where(R.c.id.in_(ids_query.scalar_subquery()))
+        .values(status=RS.SENDING, claimed_by=worker, lease_until=lease_until)
+        .returning(R.c.id, R.c.email, R.c.email_hash, R.c.attempts, R.c.subscriber_id)
+    ).all()
+    if not claimed:
         return []
-    rows = session.execute(
-        select(
-            R.c.id,
-            R.c.email,
-            R.c.email_hash,
-            R.c.attempts,
-            R.c.subscriber_id,
-            S.c.name,
-            S.c.attributes,
-            SUB.c.status,
-            SUP.c.reason,
+    # Three indexed lookups rather than one join: the planner cannot pick a
+    # table scan on a freshly imported list with no statistics yet.
+    sub_ids = sorted({row.subscriber_id for row in claimed if row.subscriber_id is not None})
+    people = {
+        sid: (name, attrs)
+        for sid, name, attrs in session.execute(
+            select(S.c.id, S.c.name, S.c.attributes).where(S.c.id.in_(sub_ids))
         )
-        .select_from(
-            R.outerjoin(S, S.c.id == R.c.subscriber_id)
-            .outerjoin(
-                SUB, and_(SUB.c.list_id == list_id, SUB.c.subscriber_id == R.c.subscriber_id)
+    }
+    subscribed = dict(
+        session.execute(
+            select(SUB.c.subscriber_id, SUB.c.status).where(
+                SUB.c.list_id == list_id, SUB.c.subscriber_id.in_(sub_ids)
             )
-            .outerjoin(SUP, SUP.c.email_hash == R.c.email_hash)
-        )
-        .where(R.c.id.in_(ids))
-        .order_by(R.c.id)
+        ).all()
+    )
+    suppressed = dict(
+        session.execute(
+            select(SUP.c.email_hash, SUP.c.reason).where(
+                SUP.c.email_hash.in_(sorted({row.email_hash for row in claimed}))
+            )
+        ).all()
     )
     out = []
-    for rid, email, ehash, attempts, sub_id, name, attrs, sub_status, sup_reason in rows:
-        if sup_reason:
-            skip = f"suppressed ({sup_reason})"
-        elif sub_id is None:
+    for rid, email, ehash, attempts, sub_id in sorted(claimed, key=lambda row: row.id):
+        name, attrs = people.get(sub_id, ("", {})) if sub_id is not None else ("", {})
+        sub_status = subscribed.get(sub_id) if sub_id is not None else None
+        if ehash in suppressed:
+            skip = f"suppressed ({suppressed[ehash]})"
+        elif sub_id is None or sub_id not in people:
             skip = "subscriber deleted"
         elif sub_status != SubscriptionStatus.ACTIVE:
             skip = f"no longer subscribed ({sub_status or 'removed'})"
@@ -371,6 +395,10 @@ class Outcomes:
     uncertain: list[dict[str, Any]] = field(default_factory=list)  # rid, err
     skipped: list[dict[str, Any]] = field(default_factory=list)  # rid, err
     released: list[int] = field(default_factory=list)  # never handed to the transport
+    # Sent without a provider id, Message-ID "<send.recipient.nonce@domain>":
+    # recorded with one set-based UPDATE that rebuilds each Message-ID.
+    sent_plain: list[int] = field(default_factory=list)
+    message_id_parts: tuple[int, str, str] = (0, "", "")  # send id, nonce, domain
 
     def __len__(self) -> int:
         return (
@@ -380,6 +408,7 @@ class Outcomes:
             + len(self.uncertain)
             + len(self.skipped)
             + len(self.released)
+            + len(self.sent_plain)
         )
 
 
@@ -389,6 +418,22 @@ _FREE = {"claimed_by": None, "lease_until": None}
 def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
     """Write a batch's outcomes: one executemany per kind."""
     by_id = R.c.id == bindparam("rid")
+    if outcomes.sent_plain:
+        send_id, nonce, domain = outcomes.message_id_parts
+        message_id = literal(f"<{send_id}.") + cast_text(R.c.id) + literal(f".{nonce}@{domain}>")
+        session.execute(
+            update(R)
+            .where(R.c.id.in_(outcomes.sent_plain))
+            .values(
+                status=RS.SENT,
+                sent_at=now,
+                message_id=message_id,
+                provider_message_id=None,
+                attempts=R.c.attempts + 1,
+                error="",
+                **_FREE,
+            )
+        )
     if outcomes.sent:
         session.execute(
             update(R)
@@ -437,6 +482,10 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
             .where(R.c.id.in_(outcomes.released), R.c.status == RS.SENDING)
             .values(status=RS.QUEUED, **_FREE)
         )
+
+
+def cast_text(expr: Any) -> Any:
+    return sql_cast(expr, String)
 
 
 def renew_lease(session: Session, worker: str, until: datetime) -> int:

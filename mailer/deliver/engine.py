@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from secrets import token_hex
 
 from mailer import links
 from mailer.config import Settings
@@ -167,6 +168,7 @@ class Engine:
         when nothing is claimable right now.
         """
         handled = 0
+        after = 0  # last id claimed: walk forward, then sweep once more from the start
         ctx = self._context(send_id)
         batch_size = self.settings.delivery.batch_size
         lease = timedelta(seconds=self.settings.delivery.lease_seconds)
@@ -183,12 +185,18 @@ class Engine:
                         batch_size,
                         now,
                         now + lease,
+                        after,
                     )
                     if status == SendStatus.RUNNING
                     else []
                 )
             if status != SendStatus.RUNNING:
                 break
+            if not batch and after:
+                after = 0  # retries and released rows lie behind the cursor
+                continue
+            if batch:
+                after = batch[-1].id
             if not batch:
                 with self.database.session() as session:
                     if store.finish_if_done(session, send_id, utcnow()):
@@ -237,6 +245,8 @@ class Engine:
         reason: list[str] = []
         pending: list[tuple[store.Claimed, str, Future[SendResult]]] = []
         send_id = ctx.send.id
+        nonce = token_hex(8)
+        out.message_id_parts = (send_id, nonce, ctx.template.domain)
         for row in batch:
             if row.skip_reason:
                 out.skipped.append({"rid": row.id, "err": row.skip_reason})
@@ -244,7 +254,8 @@ class Engine:
             if self.stop.is_set() or paused.is_set():
                 out.released.append(row.id)
                 continue
-            message_id = ctx.template.new_message_id(f"{send_id}.{row.id}.")
+            # The store rebuilds this very id when it records the batch.
+            message_id = f"<{send_id}.{row.id}.{nonce}@{ctx.template.domain}>"
             try:
                 data = ctx.template.render(
                     personal(
@@ -308,7 +319,14 @@ class Engine:
         except Exception as exc:
             out.uncertain.append({"rid": row.id, "err": f"{type(exc).__name__}: {exc}"})
         else:
-            out.sent.append({"rid": row.id, "mid": message_id, "pmid": sent.provider_message_id})
+            if sent.provider_message_id is None and message_id.startswith(
+                f"<{out.message_id_parts[0]}.{row.id}.{out.message_id_parts[1]}@"
+            ):
+                out.sent_plain.append(row.id)
+            else:
+                out.sent.append(
+                    {"rid": row.id, "mid": message_id, "pmid": sent.provider_message_id}
+                )
 
 
 class _NotHanded(Exception):

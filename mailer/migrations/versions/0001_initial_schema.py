@@ -133,7 +133,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('send_recipients', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_send_recipients_provider_message_id'), ['provider_message_id'], unique=False)
-        batch_op.create_index('ix_send_recipients_send_status', ['send_id', 'status'], unique=False)
+        batch_op.create_index('ix_send_recipients_send_status', ['send_id', 'status', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_send_recipients_subscriber_id'), ['subscriber_id'], unique=False)
 
     op.create_table('events',
