@@ -139,19 +139,14 @@ def merge_batch(
     candidates = [
         (r.email, r.email_hash, r.name, json.dumps(r.attributes), source) for r in by_hash.values()
     ]
+    # Insert first: for new people (most rows of a first import) the unique
+    # index does the lookup, and RETURNING hands back their ids.
     if _is_pg(session):
-        # Insert first: for new people (most rows of a first import) the
-        # unique index does the lookup, and RETURNING hands back their ids.
         ids = _pg_insert_subscribers(session, candidates, now)
-        counts.created_people = len(ids)
-        existing = _existing(session, [h for h in by_hash if h not in ids])
     else:
-        existing = _existing(session, list(by_hash))
-        known = {h for _, h, _, _ in existing}
-        fresh = [c for c in candidates if c[1] not in known]
-        _sqlite_insert_subscribers(session, fresh, now)
-        counts.created_people = len(fresh)
-        ids = {}
+        ids = _sqlite_insert_subscribers(session, candidates, now)
+    counts.created_people = len(ids)
+    existing = _existing(session, [h for h in by_hash if h not in ids])
     counts.updated_people = _merge_existing(session, by_hash, existing, now)
 
     existing_ids = [sub_id for sub_id, _, _, _ in existing]
@@ -167,10 +162,7 @@ def merge_batch(
             else:
                 counts.already += 1
 
-    if ids:
-        who = _among_ids(session, Subscriber.id, [*ids.values(), *existing_ids])
-    else:
-        who = _among(session, Subscriber.email_hash, list(by_hash))
+    who = _among_ids(session, Subscriber.id, [*ids.values(), *existing_ids])
     pick = select(
         literal(list_id),
         Subscriber.id,
@@ -257,6 +249,8 @@ def _merge_existing(
 
 _COPY_COLUMNS = ("email", "email_hash", "name", "attributes", "source", "created_at", "updated_at")
 _COLS = ", ".join(_COPY_COLUMNS)
+# SQLite's default SQLITE_MAX_VARIABLE_NUMBER since 3.32.
+_SQLITE_MAX_VARIABLES = 32766
 
 # The import's hot path talks to the driver: one executemany (SQLite) or one
 # COPY (PostgreSQL) per batch, instead of SQLAlchemy's per-row parameter work.
@@ -265,25 +259,34 @@ _COLS = ", ".join(_COPY_COLUMNS)
 
 
 def _sqlite_insert_subscribers(
-    session: Session, fresh: list[tuple[str, str, str, str, str]], now: datetime
-) -> None:
-    """Insert new subscribers (email, hash, name, attributes JSON, source).
+    session: Session, candidates: list[tuple[str, str, str, str, str]], now: datetime
+) -> dict[str, int]:
+    """Insert those of ``candidates`` that are new; return their hashes and ids.
 
-    Timestamps are written in the text format SQLAlchemy's ``DateTime`` stores.
+    Multi-row ``INSERT … VALUES … RETURNING`` statements, each within SQLite's
+    limit on bound variables; timestamps in the text format SQLAlchemy's
+    ``DateTime`` stores.
     """
-    if not fresh:
-        return
     driver: Any = session.connection().connection.driver_connection
     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    width = len(_COPY_COLUMNS)
+    per_statement = _SQLITE_MAX_VARIABLES // width
+    ids: dict[str, int] = {}
     cur = driver.cursor()
     try:
-        cur.executemany(
-            f"INSERT INTO subscribers ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (email_hash) DO NOTHING",
-            [(*row, stamp, stamp) for row in fresh],
-        )
+        for start in range(0, len(candidates), per_statement):
+            chunk = candidates[start : start + per_statement]
+            values = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
+            params = [value for row in chunk for value in (*row, stamp, stamp)]
+            cur.execute(
+                f"INSERT INTO subscribers ({_COLS}) VALUES {values} "
+                "ON CONFLICT (email_hash) DO NOTHING RETURNING email_hash, id",
+                params,
+            )
+            ids.update(cur.fetchall())
     finally:
         cur.close()
+    return ids
 
 
 def _pg_insert_subscribers(
