@@ -57,7 +57,7 @@ def _documents(path: Path) -> Iterator[tuple[int, str]]:
         raise ValidationError([Problem(str(path), "", "empty file: no events")])
     try:
         data = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
         # Not one document: JSON lines.
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
@@ -79,7 +79,7 @@ def read_files(paths: Sequence[Path], source: str = "file") -> list[FeedbackEven
             where = f"{path}:{line}" if line else str(path)
             try:
                 data = json.loads(raw)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 problems.append(Problem(where, "", f"not valid JSON: {exc}"))
                 continue
             try:

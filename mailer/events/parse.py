@@ -360,21 +360,16 @@ def parse_message(raw: str, source: str, fallback_id: str) -> list[FeedbackEvent
 
     SNS and SQS deliver whatever was published to the topic; refusing it would
     only make them redeliver forever, so it is kept for audit instead.
+    ``fallback_id`` (the SQS or SNS message id) keys such a record, unless
+    the body is an SNS envelope with its own MessageId.
     """
     try:
         data = json.loads(raw)
-        return parse_document(data, raw, source)
-    except (ValueError, ParseError) as exc:
-        if isinstance(data_id := _sns_id(raw), str):
-            fallback_id = data_id
-        return [unknown_event(raw, fallback_id, source, str(exc))]
-
-
-def _sns_id(raw: str) -> str | None:
+    except (ValueError, RecursionError) as exc:
+        return [unknown_event(raw, fallback_id, source, f"not JSON: {exc}")]
     try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and isinstance(data.get("MessageId"), str):
-        return data["MessageId"]
-    return None
+        return parse_document(data, raw, source)
+    except (ParseError, RecursionError) as exc:
+        if isinstance(data, dict) and isinstance(data.get("MessageId"), str):
+            fallback_id = data["MessageId"]
+        return [unknown_event(raw, fallback_id, source, str(exc))]

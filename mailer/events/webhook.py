@@ -55,7 +55,7 @@ def _handle(
         raise sns.Refused(f"body larger than {cfg.max_body_bytes} bytes", 400)
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise sns.Refused(f"body is not JSON: {exc}", 400) from exc
     msg = sns.parse_message(data)
     declared = sns.header(headers, "x-amz-sns-message-type")

@@ -97,3 +97,8 @@ def test_a_bad_recipient_makes_the_message_unknown_not_fatal(
     (event,) = parse_message(json.dumps(doc), "sqs", "m2")
     assert event.kind == Kind.UNKNOWN and "delivery.recipients[0]" in event.detail
     assert ingest(world.db, settings, [event]).new == 1
+
+
+def test_deeply_nested_queue_message_is_kept_as_unknown() -> None:
+    (event,) = parse_message("[" * 100_000, "sqs", "sqs-id-1")
+    assert event.kind == Kind.UNKNOWN and "not JSON" in event.detail

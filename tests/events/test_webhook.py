@@ -355,3 +355,9 @@ def test_shared_aws_envelopes_are_refused_as_unverifiable(  # type: ignore[no-un
     # The placeholder "EXAMPLE..." signature fails as base64 before any fetch; the
     # full-length one reaches the certificate, which does not verify it.
     assert net.fetched == [doc["SigningCertURL"]]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 50_000])
+def test_deeply_nested_json_is_refused_not_a_crash(world: World, hook, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    _refused(world, hook, body, 400)
