@@ -71,6 +71,18 @@ def ingest_cmd(app: AppContext, files: tuple[Path, ...]) -> None:
         click.echo(f"  {kind}: {n}")
 
 
+@events_group.command("rematch")
+@click.option("--limit", default=10_000, show_default=True, help="Orphans to examine.")
+@pass_app
+def rematch_cmd(app: AppContext, limit: int) -> None:
+    """Match orphan events again (e.g. feedback that arrived before its send was recorded)."""
+    from mailer.events.policy import rematch_orphans
+
+    with app.database.session() as session:
+        result = rematch_orphans(session, limit)
+    click.echo(f"{result.received} orphans examined, {result.matched} matched now")
+
+
 @events_group.command("simulate")
 @click.argument("send_id", type=int)
 @click.option(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, func, or_, select, text
+from sqlalchemy import DateTime, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -313,3 +313,26 @@ def sent_recipients(session: Session, send_id: int) -> list[tuple[str, str | Non
         .order_by(Recipient.id)
     )
     return [(str(email), pmid) for email, pmid in rows]
+
+
+def orphan_events(session: Session, limit: int) -> list[tuple[int, str, str, str]]:
+    """(id, dedupe key, payload, source) of the oldest SES orphans (unknown ones excluded)."""
+    rows = session.execute(
+        select(Event.id, Event.dedupe_key, Event.payload, Event.source)
+        .where(Event.orphan.is_(True), Event.event_type != "unknown")
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return [(int(i), str(k), str(p), str(s)) for i, k, p, s in rows]
+
+
+def attach_events(session: Session, links: Sequence[tuple[int, int, int]]) -> None:
+    """Mark events (id, recipient id, send id) as matched."""
+    table: Any = Event.__table__
+    if links:
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("eid"))
+            .values(recipient_id=bindparam("rid"), send_id=bindparam("sid"), orphan=False),
+            [{"eid": e, "rid": r, "sid": s} for e, r, s in links],
+        )

@@ -22,6 +22,7 @@ and outbox timestamps keep their earliest value, so duplicates and reordering
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,7 +33,7 @@ from mailer.config import Settings
 from mailer.db import email_hash, subscribers, utcnow
 from mailer.db import events as store
 from mailer.db.models import SuppressionReason
-from mailer.events.parse import FeedbackEvent, Kind
+from mailer.events.parse import FeedbackEvent, Kind, ParseError, parse_ses
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,8 @@ def _apply(
     matches: dict[str, store.RecipientRef],
     policy: Policy,
     result: IngestResult,
+    *,
+    address_level: bool = True,
 ) -> None:
     u = store.RecipientUpdates()
     hard: dict[str, str] = {}
@@ -203,6 +206,8 @@ def _apply(
             elif ref is not None:
                 unsub_list.setdefault(ev.email, set()).add(ref.send_id)
     store.apply_recipient_updates(session, u)
+    if not address_level:
+        hard, soft, complaints, unsub_all = {}, {}, {}, set()
 
     for email, detail in hard.items():
         result.suppressed += subscribers.suppress(
@@ -246,3 +251,35 @@ def _apply(
                 result.unsubscribed += subscribers.unsubscribe(
                     session, list_id, email_hash(email), "opted out via SES list management"
                 )
+
+
+def rematch_orphans(session: Session, limit: int = 10_000) -> IngestResult:
+    """Match stored orphans again, e.g. events that beat the worker's commit of SES ids.
+
+    Newly matched events get their outbox-row effects (delivered, bounced,
+    opens, list opt-outs...); address-level effects (suppression, complaint
+    unsubscribes) were applied when they first arrived and are not repeated.
+    """
+    result = IngestResult()
+    orphans = store.orphan_events(session, limit)
+    events: list[FeedbackEvent] = []
+    ids: dict[str, int] = {}
+    for event_id, key, payload, source in orphans:
+        try:
+            parsed = parse_ses(json.loads(payload), payload, source)
+        except (ValueError, RecursionError, ParseError):
+            continue
+        for ev in parsed:
+            if ev.dedupe_key == key:
+                events.append(ev)
+                ids[key] = event_id
+    result.received = len(orphans)
+    matches = _match(session, events)
+    store.attach_events(session, [(ids[key], ref.id, ref.send_id) for key, ref in matches.items()])
+    matched = [ev for ev in events if ev.dedupe_key in matches]
+    result.matched = len(matched)
+    result.orphans = result.received - result.matched
+    for ev in matched:
+        result.by_kind[ev.kind] = result.by_kind.get(ev.kind, 0) + 1
+    _apply(session, matched, matches, Policy(), result, address_level=False)
+    return result

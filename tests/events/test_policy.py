@@ -259,3 +259,33 @@ def test_fallback_match_by_send_id_header(world: World, settings: Settings) -> N
     result = feed(world, settings, doc)
     assert result.matched == 1
     assert world.recipient("dave").delivered_at is not None
+
+
+def test_rematch_attaches_orphans_once(world: World, settings: Settings, mailer_cli) -> None:  # type: ignore[no-untyped-def]
+    from mailer.db.models import Recipient
+
+    with world.db.session() as s:
+        row = s.get(Recipient, world.recipients["dave"])
+        assert row is not None
+        row.provider_message_id = None  # the worker has not recorded SES's id yet
+    open_doc = payload("event-open.json")
+    for doc in (open_doc, payload("event-delivery.json")):
+        doc["mail"]["headers"] = [
+            h for h in doc["mail"]["headers"] if h["name"] != "X-Mailer-Send-Id"
+        ]
+    delivery = payload("event-delivery.json")
+    delivery["mail"]["headers"] = open_doc["mail"]["headers"]
+    assert feed(world, settings, open_doc, delivery).orphans == 2
+    assert world.recipient("dave").delivered_at is None
+    with world.db.session() as s:
+        row = s.get(Recipient, world.recipients["dave"])
+        assert row is not None
+        row.provider_message_id = open_doc["mail"]["messageId"]  # now it has
+    result = mailer_cli("events", "rematch")
+    assert result.exit_code == 0 and "2 orphans examined, 2 matched now" in result.output
+    dave = world.recipient("dave")
+    assert dave.delivered_at is not None and dave.opens == 1
+    assert all(not e.orphan and e.recipient_id == dave.id for e in stored(world))
+    again = mailer_cli("events", "rematch")
+    assert "0 orphans examined, 0 matched now" in again.output
+    assert world.recipient("dave").opens == 1
