@@ -152,7 +152,8 @@ def _send_id(mail: dict[str, Any]) -> int | None:
 
 
 def _key(*parts: Any) -> str:
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+    text = "\x1f".join(str(p) for p in parts)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{parts[0]}:{digest[:48]}"
 
 

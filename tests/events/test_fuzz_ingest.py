@@ -82,6 +82,7 @@ def test_nul_and_lone_surrogates_are_stored(world: World, settings: Settings) ->
     doc = payload("event-bounce-permanent.json")
     doc["bounce"]["bouncedRecipients"][0]["diagnosticCode"] = "smtp; 550 \x00 bad\ud800"
     doc["mail"]["headers"].append({"name": "X-Odd", "value": "\x00\udfff"})
+    doc["bounce"]["feedbackId"] = "fb-\ud800"
     (event,) = parse_message(json.dumps(doc), "sqs", "m1")
     assert event.kind == Kind.BOUNCE and "\\u0000" in event.detail
     result = ingest(world.db, settings, [event])
