@@ -286,3 +286,18 @@ def test_confirmation_failure_is_a_clear_503(
     assert r.status_code == 503
     assert "Please try again in a few minutes" in r.text
     assert "internal.example" not in r.text
+
+
+def test_one_click_for_a_list_that_is_gone(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    add_subscriber(db, "stay@example.org")
+    token = _token(settings, "unsubscribe", "stay@example.org", list_slug="deleted-list")
+    r = client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 200  # nobody is mailed from a list that does not exist
+    assert status_of(db, "stay@example.org") == "active"
+    from mailer.db import web as store
+    from mailer.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        store.unsubscribe_link(db, "deleted-list", email_hash("stay@example.org"), "x")
