@@ -92,8 +92,22 @@ def poll(
     sqs = sqs or client(settings, "sqs")
     total = PollResult()
     stop = stop or threading.Event()
+    backoff = 1.0
     while not stop.is_set():
-        batch = poll_once(db, settings, sqs, wait_seconds=wait_seconds)
+        try:
+            batch = poll_once(db, settings, sqs, wait_seconds=wait_seconds)
+        except EventError:
+            raise  # configuration: retrying cannot help
+        except Exception:
+            if once:
+                raise
+            # Database or AWS unavailable: nothing was deleted, so nothing is lost;
+            # keep the poller alive and try again, waiting longer each time.
+            log.exception("SQS poll failed; retrying in %.0f s", backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 60.0)
+            continue
+        backoff = 1.0
         total.received += batch.received
         total.deleted += batch.deleted
         total.ingest.add(batch.ingest)

@@ -404,3 +404,33 @@ def test_cli_ses_errors_are_one_line(
         result = mailer_cli("ses", "status")
     assert result.exit_code == 1
     assert result.output.startswith("Error: SES status failed:") and "AccessDenied" in result.output
+
+
+def test_long_running_poller_survives_a_failed_batch(
+    world: World, aws: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    result = run_setup(aws, exists=False)
+    client(aws, "sqs").set_queue_attributes(
+        QueueUrl=result.queue_url, Attributes={"VisibilityTimeout": "1"}
+    )
+    aws.events.sqs_queue_url = result.queue_url
+    _publish(aws, result.topic_arn, "event-complaint.json")
+    real_ingest = poller.ingest
+    calls = {"n": 0}
+    stop = threading.Event()
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database restarting")
+        out = real_ingest(*args, **kwargs)
+        stop.set()
+        return out
+
+    monkeypatch.setattr(poller, "ingest", flaky)
+    total = poller.poll(world.db, aws, stop=stop, wait_seconds=1)
+    assert calls["n"] == 2 and total.deleted == 1
+    assert world.recipient("carol").complained_at is not None
+    assert _queue_depth(aws, result.queue_url) == 0
