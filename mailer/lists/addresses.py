@@ -42,10 +42,11 @@ def _fast(candidate: str) -> str | None:
     if match is None:
         return None
     domain = match.group(1)
-    # Reserved names and punycode labels: let the library decide. The pattern
-    # guarantees a dot and the special-use names are single labels, so the
-    # last label is the only one to check.
-    if "xn--" in domain or domain[domain.rfind(".") + 1 :] in _SPECIAL:
+    # Reserved names, and labels with "--" (punycode, and the reserved
+    # "ab--" form): let the library decide. The pattern guarantees a dot and
+    # the special-use names are single labels, so the last label is the only
+    # one to check.
+    if "--" in domain or domain[domain.rfind(".") + 1 :] in _SPECIAL:
         return None
     return address
 

@@ -19,10 +19,13 @@ from __future__ import annotations
 import codecs
 import csv
 import os
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from mailer.config import Settings
 from mailer.db import Database, email_hash, utcnow
@@ -226,41 +229,19 @@ def import_csv(
         cols = _columns(path, _next_record(path, reader, counter) or [])
         report.columns = cols.names
         rejects.header = cols.names
-        with db.session() as session:
+        parsed = _parse_batches(path, raw, reader, cols, counter, check, batch_rows)
+        with db.session() as session, closing(_prefetch(parsed)) as batches:
             lst = store.get_list(session, list_slug)
             sql.lock_for_import(session, lst.id)
-            batch: dict[str, sql.ImportRow] = {}
-            while True:
-                start = counter[0] + 1
-                values = _next_record(path, reader, counter)
-                if values is None:
-                    break
-                if not any(v.strip() for v in values):
-                    continue  # blank line or a row of empty cells
-                report.rows += 1
-                row_or_reason = _parse_row(cols, values, start, check)
-                if isinstance(row_or_reason, str):
+            for batch in batches:
+                report.rows += batch.read
+                report.duplicates += batch.duplicates
+                for reject in batch.rejects:
                     report.rejected += 1
-                    reject = Reject(start, row_or_reason, values)
-                    rejects.write(reject)
-                    if on_reject:
-                        on_reject(reject)
-                    continue
-                row = row_or_reason
-                earlier = batch.get(row.email_hash)
-                if earlier is not None:
-                    report.duplicates += 1
-                    earlier.name = row.name or earlier.name
-                    earlier.attributes.update(row.attributes)
-                    continue
-                batch[row.email_hash] = row
-                if len(batch) >= batch_rows:
-                    _flush(session, lst.id, batch, report, rejects, on_reject, source, now)
-                    if on_progress:
-                        on_progress(raw.tell(), total)
-            _flush(session, lst.id, batch, report, rejects, on_reject, source, now)
-            if on_progress:
-                on_progress(total, total)
+                    _reject(rejects, on_reject, reject)
+                _flush(session, lst.id, batch.rows, report, rejects, on_reject, source, now)
+                if on_progress:
+                    on_progress(batch.position, total)
             if dry_run:
                 session.rollback()
             elif report.added or report.created_people:
@@ -319,28 +300,129 @@ def _parse_row(cols: _Columns, values: list[str], line: int, check: bool) -> sql
     return sql.ImportRow(line, address, email_hash(address), name, attributes, values)
 
 
+@dataclass
+class _Batch:
+    """Parsed rows, unique by address, with what parsing them found."""
+
+    rows: list[sql.ImportRow]
+    rejects: list[Reject]
+    read: int  # data rows read, blank ones excluded
+    duplicates: int  # rows merged into an earlier row of this batch
+    position: int  # bytes of the file read so far
+
+
+def _parse_batches(
+    path: Path,
+    raw: IO[bytes],
+    reader: Any,
+    cols: _Columns,
+    counter: list[int],
+    check: bool,
+    size: int,
+) -> Iterator[_Batch]:
+    """Parse and validate the data rows, ``size`` distinct addresses per batch."""
+    rows: dict[str, sql.ImportRow] = {}
+    batch = _Batch([], [], 0, 0, 0)
+    while True:
+        start = counter[0] + 1
+        values = _next_record(path, reader, counter)
+        if values is None:
+            break
+        if not any(v.strip() for v in values):
+            continue  # blank line or a row of empty cells
+        batch.read += 1
+        row = _parse_row(cols, values, start, check)
+        if isinstance(row, str):
+            batch.rejects.append(Reject(start, row, values))
+            continue
+        earlier = rows.get(row.email_hash)
+        if earlier is not None:
+            batch.duplicates += 1
+            earlier.name = row.name or earlier.name
+            earlier.attributes.update(row.attributes)
+            continue
+        rows[row.email_hash] = row
+        if len(rows) >= size:
+            batch.rows, batch.position = list(rows.values()), raw.tell()
+            yield batch
+            rows, batch = {}, _Batch([], [], 0, 0, 0)
+    batch.rows, batch.position = list(rows.values()), raw.tell()
+    yield batch
+
+
+T = TypeVar("T")
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
+    """Iterate ``items`` in a background thread, up to ``depth`` ahead.
+
+    Parsing (Python) then overlaps the database work of the previous batch
+    (the drivers release the GIL while the database works). Exceptions are
+    re-raised here; closing this generator stops the thread.
+    """
+    box: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(done)
+        except BaseException as exc:
+            put(_Failed(exc))
+
+    thread = threading.Thread(target=run, name="csv-parser", daemon=True)
+    thread.start()
+    try:
+        while True:
+            got = box.get()
+            if got is done:
+                return
+            if isinstance(got, _Failed):
+                raise got.exc
+            yield got  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _reject(rejects: _RejectWriter, on_reject: RejectFn | None, reject: Reject) -> None:
+    rejects.write(reject)
+    if on_reject:
+        on_reject(reject)
+
+
 def _flush(
     session: Any,
     list_id: int,
-    batch: dict[str, sql.ImportRow],
+    rows: list[sql.ImportRow],
     report: ImportReport,
     rejects: _RejectWriter,
     on_reject: RejectFn | None,
     source: str,
     now: Any,
 ) -> None:
-    if not batch:
+    if not rows:
         return
     counts = sql.merge_batch(
-        session,
-        list_id,
-        list(batch.values()),
-        status=Status.ACTIVE,
-        reason=source,
-        source=source,
-        now=now,
+        session, list_id, rows, status=Status.ACTIVE, reason=source, source=source, now=now
     )
-    batch.clear()
     report.added += counts.added
     report.already += counts.already
     report.kept_unsubscribed += counts.kept_unsubscribed
@@ -349,9 +431,7 @@ def _flush(
     for row, why in counts.suppressed:
         report.suppressed += 1
         reject = Reject(row.line, f"suppressed ({why}): never mailed, not added", row.values)
-        rejects.write(reject)
-        if on_reject:
-            on_reject(reject)
+        _reject(rejects, on_reject, reject)
 
 
 def default_rejects_path(settings: Settings, source: Path) -> Path:
