@@ -268,3 +268,20 @@ def test_imported_rows_read_back_with_their_timestamps(
         # Written by the driver-level bulk insert and by SQLAlchemy: same instant.
         assert ann.created_at == ann.updated_at == sub.created_at
         assert ann.created_at.microsecond == sub.status_changed_at.microsecond
+
+
+def test_interrupted_import_rolls_back_and_stops_the_parser(
+    lists_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    import threading
+
+    rows = "".join(f"p{i}@example.org\n" if i != 1500 else "bad@@x\n" for i in range(3000))
+    path = write_csv(tmp_path / "big.csv", "email\n" + rows)
+
+    def interrupt(reject: Reject) -> None:
+        raise KeyboardInterrupt  # as if the operator pressed Ctrl-C mid-import
+
+    with pytest.raises(KeyboardInterrupt):
+        import_csv(lists_db, settings, path, "weekly", batch_rows=500, on_reject=interrupt)
+    assert _statuses(lists_db, "weekly") == {}
+    assert not [t for t in threading.enumerate() if t.name == "csv-parser"]
