@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import (
     String,
     Table,
+    and_,
     bindparam,
     exists,
     func,
@@ -329,6 +330,8 @@ def claim(
     ids_query = (
         select(R.c.id)
         .where(
+            # Only while the send runs: a pause or cancel stops claims at once.
+            exists().where(SENDS.c.id == send_id, SENDS.c.status == SendStatus.RUNNING),
             R.c.send_id == send_id,
             R.c.status == RS.QUEUED,
             R.c.id > after_id,
@@ -346,35 +349,26 @@ def claim(
     ).all()
     if not claimed:
         return []
-    # Three indexed lookups rather than one join: the planner cannot pick a
-    # table scan on a freshly imported list with no statistics yet.
+    # One lookup by primary key, driven by the claimed ids: the planner cannot
+    # pick a scan of the list, even on a fresh import with no statistics.
     sub_ids = sorted({row.subscriber_id for row in claimed if row.subscriber_id is not None})
     people = {
-        sid: (name, attrs)
-        for sid, name, attrs in session.execute(
-            select(S.c.id, S.c.name, S.c.attributes).where(S.c.id.in_(sub_ids))
+        sid: (name, attrs, status, reason)
+        for sid, name, attrs, status, reason in session.execute(
+            select(S.c.id, S.c.name, S.c.attributes, SUB.c.status, SUP.c.reason)
+            .select_from(
+                S.outerjoin(
+                    SUB, and_(SUB.c.subscriber_id == S.c.id, SUB.c.list_id == list_id)
+                ).outerjoin(SUP, SUP.c.email_hash == S.c.email_hash)
+            )
+            .where(S.c.id.in_(sub_ids))
         )
     }
-    subscribed = dict(
-        session.execute(
-            select(SUB.c.subscriber_id, SUB.c.status).where(
-                SUB.c.list_id == list_id, SUB.c.subscriber_id.in_(sub_ids)
-            )
-        ).all()
-    )
-    suppressed = dict(
-        session.execute(
-            select(SUP.c.email_hash, SUP.c.reason).where(
-                SUP.c.email_hash.in_(sorted({row.email_hash for row in claimed}))
-            )
-        ).all()
-    )
     out = []
     for rid, email, ehash, attempts, sub_id in sorted(claimed, key=lambda row: row.id):
-        name, attrs = people.get(sub_id, ("", {})) if sub_id is not None else ("", {})
-        sub_status = subscribed.get(sub_id) if sub_id is not None else None
-        if ehash in suppressed:
-            skip = f"suppressed ({suppressed[ehash]})"
+        name, attrs, sub_status, sup_reason = people.get(sub_id, ("", {}, None, None))
+        if sup_reason:
+            skip = f"suppressed ({sup_reason})"
         elif sub_id is None or sub_id not in people:
             skip = "subscriber deleted"
         elif sub_status != SubscriptionStatus.ACTIVE:

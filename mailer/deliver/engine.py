@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -127,6 +128,7 @@ class Engine:
             threads = max(threads, settings.smtp.connections)
         self._pool = ThreadPoolExecutor(threads, "deliver") if parallel and threads > 1 else None
         self._contexts: dict[int, _SendContext] = {}
+        self._last_report = 0.0
 
     def close(self) -> None:
         if self._pool is not None:
@@ -172,10 +174,24 @@ class Engine:
         ctx = self._context(send_id)
         batch_size = self.settings.delivery.batch_size
         lease = timedelta(seconds=self.settings.delivery.lease_seconds)
-        while not self.stop.is_set():
+        done: store.Outcomes | None = None  # the last batch, recorded with the next claim
+        paused = ""
+        while True:
             now = utcnow()
+            claim_next = not self.stop.is_set() and not paused
             with self.database.session() as session:
-                status = store.get_send(session, send_id).status
+                # One transaction records a batch and claims the next: half the
+                # commits, and the recorded rows leave `sending` before new ones enter.
+                if done is not None:
+                    store.record(session, done, now)
+                    if paused:
+                        store.set_status(
+                            session,
+                            send_id,
+                            SendStatus.PAUSED,
+                            reason=paused,
+                            only_from=[SendStatus.RUNNING],
+                        )
                 batch = (
                     store.claim(
                         session,
@@ -187,20 +203,23 @@ class Engine:
                         now + lease,
                         after,
                     )
-                    if status == SendStatus.RUNNING
+                    if claim_next
                     else []
                 )
-            if status != SendStatus.RUNNING:
+                # The claim is empty when the send stopped running; ask only then.
+                status = SendStatus.RUNNING if batch else store.get_send(session, send_id).status
+            if done is not None:
+                done = None
+                self._report(send_id, on_progress, final=not batch)
+            if not claim_next or status != SendStatus.RUNNING:
                 break
             if not batch and after:
                 after = 0  # retries and released rows lie behind the cursor
                 continue
-            if batch:
-                after = batch[-1].id
             if not batch:
                 with self.database.session() as session:
                     if store.finish_if_done(session, send_id, utcnow()):
-                        self._report(send_id, on_progress)
+                        self._report(send_id, on_progress, final=True)
                         break
                     if not wait:
                         break
@@ -211,26 +230,18 @@ class Engine:
                     pause = min(pause, max(0.05, (due - utcnow()).total_seconds()))
                 self.stop.wait(pause)
                 continue
-            outcomes, paused = self._deliver(ctx, batch)
-            handled += len(batch) - len(outcomes.released)
-            with self.database.session() as session:
-                store.record(session, outcomes, utcnow())
-                if paused:
-                    store.set_status(
-                        session,
-                        send_id,
-                        SendStatus.PAUSED,
-                        reason=paused,
-                        only_from=[SendStatus.RUNNING],
-                    )
-            self._report(send_id, on_progress)
-            if paused:
-                break
+            after = batch[-1].id
+            done, paused = self._deliver(ctx, batch)
+            handled += len(batch) - len(done.released)
         return handled
 
-    def _report(self, send_id: int, on_progress: ProgressCallback | None) -> None:
-        if on_progress is None:
+    def _report(
+        self, send_id: int, on_progress: ProgressCallback | None, final: bool = False
+    ) -> None:
+        # Counting is a scan of the send's rows: at most twice a second.
+        if on_progress is None or (not final and time.monotonic() - self._last_report < 0.5):
             return
+        self._last_report = time.monotonic()
         with self.database.session() as session:
             counts = store.counts(session, send_id)
             total = store.get_send(session, send_id).total
