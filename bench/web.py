@@ -6,9 +6,13 @@ sample sent to it through the null transport (so the archive page is
 published and every unsubscribe is credited to a send), then starts
 ``mailer serve`` in a subprocess on a free loopback port and drives it with
 ``wrk`` (Debian package ``wrk``): each one-click POST carries a different
-subscriber's signed token. Runs are bounded in time (``SECONDS`` each) and
-connections; nothing leaves 127.0.0.1. Without ``wrk`` a bounded async httpx
-load generator takes its place (slower itself, so its figures are a floor).
+subscriber's signed token. Two one-click phases: flat out (16 connections, no
+pause: the most it serves) and paced (64 connections that each pause after an
+answer, offering about the 500/s of the target: the latency a site sees at
+that rate; latency measured flat out is only queueing behind the
+connections). Runs are bounded in time (``SECONDS`` each) and connections;
+nothing leaves 127.0.0.1. Without ``wrk`` a bounded async httpx load
+generator takes its place (slower itself, so its figures are a floor).
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.report import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = "ai2x-briefing-2026-01-12"
-SUBSCRIBERS = 20_000
+SUBSCRIBERS = 25_000
 SECONDS = 8
 WARM_SECONDS = 2
 WARM_TOKENS = 3_000
@@ -39,8 +45,11 @@ PG_ADMIN_URL = os.environ.get(
 )
 TARGET_RPS = 500.0
 TARGET_P99_MS = 50.0
+PACE_FACTOR = 1.1
+PACED_CONNECTIONS = 64  # many slow connections: the offered rate barely depends on latency
 
-# Each wrk thread walks its own share of the token paths, one POST per path.
+# Each wrk thread walks its own share of the token paths, one POST per path;
+# with a pace, each connection waits that many ms after an answer.
 ONE_CLICK_LUA = """
 local paths = {}
 local counter = 0
@@ -52,6 +61,10 @@ function init(args)
   for line in io.lines(args[1]) do paths[#paths + 1] = line end
   i = id
   step = tonumber(args[2])
+  pace = tonumber(args[3])
+end
+function delay()
+  return pace
 end
 function request()
   i = i + step
@@ -194,12 +207,26 @@ class _Server:
             self.proc.wait()
 
 
-def _parse_wrk(output: str) -> tuple[float, float, int, int]:
-    """(requests/s, p99 ms, requests, non-2xx) from ``wrk --latency`` output."""
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+@dataclass(frozen=True)
+class Load:
+    """What one load phase measured."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    failed: int  # non-2xx answers and socket errors
+
+
+def _percentile(output: str, pct: str) -> float:
+    m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
     assert m, output
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+
+def _parse_wrk(output: str) -> Load:
+    """The figures of a ``wrk --latency`` run."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(
@@ -208,16 +235,20 @@ def _parse_wrk(output: str) -> tuple[float, float, int, int]:
     failed = int(bad.group(1)) if bad else 0
     if errors:
         failed += sum(int(g) for g in errors.groups())
-    return rps, float(m.group(1)) * scale, total, failed
+    return Load(rps, _percentile(output, "50"), _percentile(output, "99"), total, failed)
 
 
 def _wrk(
-    url: str, script: Path | None, args: list[str], seconds: int = SECONDS
-) -> tuple[float, float, int, int]:
+    url: str,
+    script: Path | None,
+    args: list[str],
+    seconds: int = SECONDS,
+    connections: int = CONNECTIONS,
+) -> Load:
     cmd = [
         "wrk",
         f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-c{connections}",
         f"-d{seconds}s",
         "--latency",
         "--timeout",
@@ -233,8 +264,13 @@ def _wrk(
 
 
 async def _httpx_load(
-    base: str, paths: list[str], post: bool, seconds: int = SECONDS
-) -> tuple[float, float, int, int]:
+    base: str,
+    paths: list[str],
+    post: bool,
+    seconds: int = SECONDS,
+    pace_ms: float = 0.0,
+    connections: int = CONNECTIONS,
+) -> Load:
     import httpx
 
     latencies: list[float] = []
@@ -246,7 +282,7 @@ async def _httpx_load(
         i = start
         while time.monotonic() < stop:
             path = paths[i % len(paths)]
-            i += CONNECTIONS
+            i += connections
             t = time.perf_counter()
             if post:
                 r = await client.post(
@@ -258,14 +294,42 @@ async def _httpx_load(
                 r = await client.get(path)
             latencies.append((time.perf_counter() - t) * 1000)
             failed += r.status_code >= 400
+            if pace_ms:
+                await asyncio.sleep(pace_ms / 1000)
 
     started = time.monotonic()
     async with httpx.AsyncClient(base_url=base, timeout=5) as client:
-        await asyncio.gather(*(one(client, k) for k in range(CONNECTIONS)))
+        await asyncio.gather(*(one(client, k) for k in range(connections)))
     elapsed = time.monotonic() - started
     latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else 0.0
-    return len(latencies) / elapsed, p99, len(latencies), failed
+
+    def pct(p: float) -> float:
+        return latencies[max(0, int(len(latencies) * p) - 1)] if latencies else 0.0
+
+    return Load(len(latencies) / elapsed, pct(0.5), pct(0.99), len(latencies), failed)
+
+
+def _one_click(base: str, folder: Path, tool: str, phase: str, paths: list[str], **kw: Any) -> Load:
+    """One load phase of one-click POSTs, each on tokens of its own."""
+    seconds = kw.get("seconds", SECONDS)
+    pace_ms = kw.get("pace_ms", 0.0)
+    conns = PACED_CONNECTIONS if pace_ms else CONNECTIONS
+    if tool == "httpx":
+        return asyncio.run(
+            _httpx_load(base, paths, True, seconds=seconds, pace_ms=pace_ms, connections=conns)
+        )
+    script = folder / "one_click.lua"
+    script.write_text(ONE_CLICK_LUA)
+    tokens = folder / f"{phase}.txt"
+    tokens.write_text("\n".join(paths) + "\n")
+    args = [str(tokens), str(THREADS), f"{pace_ms:.1f}"]
+    return _wrk(base, script, args, seconds=seconds, connections=conns)
+
+
+def _page(base: str, tool: str, path: str, seconds: int = SECONDS) -> Load:
+    if tool == "httpx":
+        return asyncio.run(_httpx_load(base, [path], post=False, seconds=seconds))
+    return _wrk(base + path, None, [], seconds=seconds)
 
 
 def _measure(report: Report, dialect: str, url: str) -> None:
@@ -276,54 +340,56 @@ def _measure(report: Report, dialect: str, url: str) -> None:
         paths = _prepare(cfg, folder)
         base = f"http://127.0.0.1:{port}"
         tool = "wrk" if shutil.which("wrk") else "httpx"
+        # Each phase unsubscribes its own subscribers: no request hits the
+        # cheaper already-unsubscribed path.
+        third = (len(paths) - WARM_TOKENS) // 2
+        warm = paths[:WARM_TOKENS]
+        flat_out = paths[WARM_TOKENS : WARM_TOKENS + third]
+        paced = paths[WARM_TOKENS + third :]
+        # Each connection waits this long after an answer: together they offer
+        # somewhat more than the target rate (the answer's own time and wrk's
+        # timer come on top of the pause), without saturating the server.
+        pace_ms = 1000.0 * PACED_CONNECTIONS / (TARGET_RPS * PACE_FACTOR)
+        page_path = f"/issues/{SAMPLE}/"
         with _Server(cfg, port):
-            # A short unrecorded warm-up on tokens of their own: caches filled,
-            # connection pools open, as on a server that has been up a while.
-            warm, measured = paths[:WARM_TOKENS], paths[WARM_TOKENS:]
-            if tool == "wrk":
-                script = folder / "one_click.lua"
-                script.write_text(ONE_CLICK_LUA)
-                files = []
-                for name, chunk in (("warm", warm), ("measured", measured)):
-                    files.append(folder / f"{name}.txt")
-                    files[-1].write_text("\n".join(chunk) + "\n")
-                _wrk(base, script, [str(files[0]), str(THREADS)], seconds=WARM_SECONDS)
-                one = _wrk(base, script, [str(files[1]), str(THREADS)])
-                _wrk(f"{base}/issues/{SAMPLE}/", None, [], seconds=WARM_SECONDS)
-                page = _wrk(f"{base}/issues/{SAMPLE}/", None, [])
-            else:
-                asyncio.run(_httpx_load(base, warm, post=True, seconds=WARM_SECONDS))
-                one = asyncio.run(_httpx_load(base, measured, post=True))
-                page = asyncio.run(_httpx_load(base, [f"/issues/{SAMPLE}/"], post=False))
+            # A short unrecorded warm-up: caches filled, connection pools open,
+            # as on a server that has been up a while.
+            _one_click(base, folder, tool, "warm", warm, seconds=WARM_SECONDS)
+            top = _one_click(base, folder, tool, "flat-out", flat_out)
+            at_target = _one_click(base, folder, tool, "paced", paced, pace_ms=pace_ms)
+            _page(base, tool, page_path, seconds=WARM_SECONDS)
+            page = _page(base, tool, page_path)
         done = _unsubscribed(cfg)
-        rps, p99, total, failed = one
-        note = (
-            f"{tool}, {CONNECTIONS} conns, {SECONDS} s, {total:,} requests, {done:,} unsubscribed"
-        )
-        if failed:
-            note += f", {failed} failed"
+        failed = top.failed + at_target.failed
         report.add(
             "web",
-            f"one-click unsubscribe, {dialect}",
-            rps,
+            f"one-click unsubscribe, most, {dialect}",
+            top.rps,
             "req/s",
             target=f">= {TARGET_RPS:.0f}",
-            ok=rps >= TARGET_RPS and not failed,
-            note=note,
+            ok=top.rps >= TARGET_RPS and not failed,
+            note=f"{tool}, {CONNECTIONS} conns flat out, {SECONDS} s, {top.requests:,} requests, "
+            f"p99 {top.p99_ms:.0f} ms, {done:,} unsubscribed"
+            + (f", {failed} FAILED" if failed else ""),
         )
         report.add(
             "web",
-            f"one-click unsubscribe p99, {dialect}",
-            p99,
+            f"one-click unsubscribe p99 at {at_target.rps:.0f} req/s, {dialect}",
+            at_target.p99_ms,
             "ms",
-            target=f"< {TARGET_P99_MS:.0f}",
-            ok=p99 < TARGET_P99_MS,
-            note=tool,
+            target=f"< {TARGET_P99_MS:.0f} at >= {TARGET_RPS:.0f}/s",
+            ok=at_target.p99_ms < TARGET_P99_MS and at_target.rps >= TARGET_RPS * 0.98,
+            note=f"{tool}, {PACED_CONNECTIONS} conns paced, {at_target.requests:,} requests, "
+            f"p50 {at_target.p50_ms:.1f} ms",
         )
-        rps, p99, total, failed = page
-        note = f"{tool}, {total:,} requests" + (f", {failed} failed" if failed else "")
-        report.add("web", f"archive page, {dialect}", rps, "req/s", note=note)
-        report.add("web", f"archive page p99, {dialect}", p99, "ms", note=tool)
+        report.add(
+            "web",
+            f"archive page, {dialect}",
+            page.rps,
+            "req/s",
+            note=f"{tool}, {CONNECTIONS} conns flat out, {page.requests:,} requests, "
+            f"p99 {page.p99_ms:.0f} ms" + (f", {page.failed} FAILED" if page.failed else ""),
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
