@@ -46,6 +46,7 @@ from mailer.web.security import (
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 SESSION_COOKIE = "mailer_session"
+MAX_FORM_BYTES = 1_000_000
 
 
 @dataclass
@@ -181,6 +182,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,
+        # Forms are small; only the SNS webhook may bring more, up to its own limit.
+        max_body_size=max(MAX_FORM_BYTES, settings.events.max_body_bytes),
     )
     app.state.web = state
     return app

@@ -236,3 +236,13 @@ def test_rate_limiter_window() -> None:
     assert limiter.hit("a", now=2) == pytest.approx(58)
     assert limiter.hit("b", now=2) == 0
     assert limiter.hit("a", now=61) == 0
+
+
+def test_oversized_body_is_413(client: TestClient) -> None:
+    r = client.post(
+        "/subscribe/news",
+        content=b"email=" + b"a" * 2_000_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 413
+    assert "Traceback" not in r.text
