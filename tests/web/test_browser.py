@@ -13,12 +13,14 @@ from __future__ import annotations
 import email
 import os
 import re
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -229,3 +231,35 @@ def test_editor_to_subscriber_round_trip(
     _shot(page, "09-recipients")
     assert not errors, errors  # no CSP violation or script error on any page
     context.close()
+
+
+def test_preview_reloads_when_the_issue_changes(
+    live: tuple[str, Settings, Database], browser: Any, tmp_path: Path
+) -> None:
+
+    base, settings, db = live
+    folder = tmp_path / "issues" / SAMPLE
+    shutil.copytree(ROOT / "issues" / SAMPLE, folder)
+    settings.paths.issues_dir = str(tmp_path / "issues")
+    add_user(db, "editor", PASSWORD)
+    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    page.goto(f"{base}/login?next=/admin/issues/{SAMPLE}")
+    page.fill("input[name=username]", "editor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/admin/issues/{SAMPLE}")
+    assert "AI to everything in China" in page.inner_text("h1")
+
+    toml = folder / "issue.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('title = "AI to everything in China"', 'title = "Edited on disk"'))
+    # No click, no reload by the test: the page notices and reloads itself.
+    page.wait_for_function(
+        "() => document.querySelector('h1').textContent.includes('Edited on disk')",
+        timeout=15000,
+    )
+    frame = page.locator("#frame-desktop").element_handle().content_frame()
+    assert frame is not None
+    frame.wait_for_load_state()
+    assert "Edited on disk" in frame.inner_text("body")
+    _shot(page, "10-preview-reloaded")
