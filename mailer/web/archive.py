@@ -19,6 +19,7 @@ from mailer import links
 from mailer.db import web as store
 from mailer.errors import NotFoundError
 from mailer.web.app import render, web_state
+from mailer.web.issues import issue_folder
 
 # Compose's pages carry their own inline styles; nothing else runs in them.
 ARCHIVE_CSP = (
@@ -47,6 +48,9 @@ def _sent(state: Any, list_slug: str | None, limit: int) -> list[store.SentIssue
 
 
 def _page(state: Any, slug: str, rest: str) -> str:
+    # Unknown names fail here, before anything is cached under them: random
+    # addresses must not grow the cache.
+    issue_folder(state.settings, slug)
     # Public pages may lag the files and the database by a few seconds: under
     # load that saves a folder walk and a query per request.
     published = state.issues.remember(

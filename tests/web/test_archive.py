@@ -130,3 +130,10 @@ def test_serve_refuses_an_empty_database(mailer_cli, settings: Settings, tmp_pat
     r = mailer_cli("serve", "--port", "1")
     assert r.exit_code == 1
     assert "run `mailer db upgrade` first" in r.output
+
+
+def test_unknown_issue_names_are_not_cached(client: TestClient) -> None:
+    for i in range(20):
+        assert client.get(f"/issues/random-{i}/").status_code == 404
+    cache = client.app.state.web.issues  # type: ignore[attr-defined]
+    assert not any("random-" in key for _what, key in cache._data)
