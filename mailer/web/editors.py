@@ -13,8 +13,10 @@ from starlette.routing import Route
 from mailer import links
 from mailer.db import web as store
 from mailer.errors import MailerError, NotFoundError, ValidationError
-from mailer.web import preview
+from mailer.web import preview, sending
 from mailer.web.app import flash, render, web_state
+from mailer.web.archive import ARCHIVE_CSP
+from mailer.web.issues import fingerprint, issue_slugs
 from mailer.web.security import EMAIL_FRAME_CSP, form_str, login_required
 
 VIEWS = ("devices", "dark", "text")
@@ -31,8 +33,6 @@ async def issues(request: Request) -> Response:
     state = web_state(request)
 
     def summaries() -> list[Any]:
-        from mailer.web.issues import issue_slugs
-
         found = [state.issues.summary(slug) for slug in issue_slugs(state.settings)]
         # Newest first; issues that do not parse (no date) go last.
         return sorted(found, key=lambda s: (s.date or "0000", s.slug), reverse=True)
@@ -94,8 +94,6 @@ def _from_name(composed: Any, summary: Any) -> str:
 
 
 def _fingerprint(state: Any, slug: str) -> str:
-    from mailer.web.issues import fingerprint
-
     return fingerprint(state.settings, slug)
 
 
@@ -127,8 +125,6 @@ async def issue_web(request: Request) -> Response:
     pages = await state.run(state.issues.web_pages, slug)
     for key in [rest, f"{rest}/index.html"] if rest else ["index.html"]:
         if key in pages:
-            from mailer.web.archive import ARCHIVE_CSP
-
             page = str(pages[key]).replace(
                 links.issue_url(state.settings, slug), f"/admin/issues/{slug}/web/"
             )
@@ -158,8 +154,6 @@ async def test_send(request: Request) -> Response:
     if not addresses:
         flash(request, "Type at least one address for the test.", "error")
         return RedirectResponse(back, status_code=303)
-    from mailer.web import sending
-
     try:
         count = await state.run(sending.test_send, state, slug, addresses, list_slug)
     except MailerError as exc:
@@ -178,8 +172,6 @@ async def schedule(request: Request) -> Response:
     when = form_str(form, "when", "later")
     date, time, zone = form_str(form, "date"), form_str(form, "time"), form_str(form, "timezone")
     again = form_str(form, "again") == "1"
-    from mailer.web import sending
-
     try:
         send_id = await state.run(
             sending.schedule, state, slug, list_slug, when == "now", date, time, zone, again
