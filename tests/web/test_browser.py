@@ -229,6 +229,22 @@ def test_editor_to_subscriber_round_trip(
     listed = page.inner_text("table.recipients")
     assert READERS[0] in listed and READERS[1] in listed and READERS[2] not in listed
     _shot(page, "09-recipients")
+
+    # 9. The other pages look right too (screenshots for a human eye).
+    page.goto(f"{base}/admin/sends")
+    assert "done" in page.inner_text("table.data")
+    _shot(page, "11-sends")
+    page.goto(f"{base}/admin/lists")
+    assert "Team Briefing" in page.inner_text("table.data")
+    _shot(page, "12-lists")
+    page.goto(f"{base}/admin/subscribers/show?email={READERS[0]}")
+    assert "unsubscribed" in page.inner_text("main")
+    _shot(page, "13-subscriber")
+    reader.goto(f"{base}/subscribe/team")
+    _shot(reader, "14-subscribe-form")
+    reader.goto(f"{base}/issues/{SAMPLE}/")
+    assert "AI to everything in China" in reader.inner_text("body")
+    _shot(reader, "15-archive-issue")
     assert not errors, errors  # no CSP violation or script error on any page
     context.close()
 
