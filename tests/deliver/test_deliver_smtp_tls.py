@@ -1,0 +1,126 @@
+"""SMTP with STARTTLS and AUTH against a real aiosmtpd server using a test certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from deliver_helpers import RecordingHandler, SmtpServer, free_port
+
+from mailer.config import Settings
+from mailer.deliver.transports.base import OutgoingMessage, SendingPaused
+from mailer.deliver.transports.smtp import SmtpTransport
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    cert, key = _certificate(tmp_path)
+    # The client verifies the server against the default trust store, which
+    # SSL_CERT_FILE points at our test certificate here.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    def authenticate(
+        server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"mailer",
+            b"s3cret",
+        )
+        return AuthResult(success=ok, handled=False)
+
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+        asyncio.set_event_loop(None)
+
+
+def _transport(settings: Settings, server: SmtpServer, password: str) -> SmtpTransport:
+    settings.smtp.host = server.host
+    settings.smtp.port = server.port
+    settings.smtp.security = "starttls"
+    settings.smtp.username = "mailer"
+    settings.smtp.password = password  # type: ignore[assignment]
+    settings.smtp.timeout = 10
+    return SmtpTransport(settings.smtp)
+
+
+MESSAGE = OutgoingMessage("news@example.org", "reader@example.org", b"Subject: x\r\n\r\nhi\r\n")
+
+
+def test_starttls_and_login(settings: Settings, tls_server: SmtpServer) -> None:
+    transport = _transport(settings, tls_server, "s3cret")
+    try:
+        transport.send(MESSAGE)
+    finally:
+        transport.close()
+    assert tls_server.handler.count_by_recipient() == {"reader@example.org": 1}
+
+
+def test_refused_login_pauses_instead_of_failing_recipients(
+    settings: Settings, tls_server: SmtpServer
+) -> None:
+    transport = _transport(settings, tls_server, "wrong")
+    try:
+        with pytest.raises(SendingPaused, match="refused the login for 'mailer'"):
+            transport.send(MESSAGE)
+    finally:
+        transport.close()
+    assert tls_server.handler.messages == []
