@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
-from webkit import SAMPLE, add_subscriber, send_sample
+from webkit import ROOT, SAMPLE, add_subscriber, send_sample
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -137,3 +138,37 @@ def test_unknown_issue_names_are_not_cached(client: TestClient) -> None:
         assert client.get(f"/issues/random-{i}/").status_code == 404
     cache = client.app.state.web.issues  # type: ignore[attr-defined]
     assert not any("random-" in key for _what, key in cache._data)
+
+
+def test_webhook_passes_a_signed_notification_through(
+    client: TestClient, app_db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from sqlalchemy import select
+
+    from mailer.db.models import Event
+    from mailer.events import sns
+
+    sys.path.insert(0, str(ROOT / "tests" / "events"))
+    try:
+        from snskit import CERT_PEM, TOPIC, headers_for, notification
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "events"))
+    # The certificate comes from the test's own SNS key, not from the network.
+    monkeypatch.setattr(sns, "_default_cache", sns.CertificateCache(fetcher=lambda url: CERT_PEM))
+    settings.events.topic_arns = [TOPIC]
+    doc = notification("Hello from SNS")
+    r = client.post("/webhooks/ses", content=json.dumps(doc).encode(), headers=headers_for(doc))
+    assert r.status_code == 200, r.text
+    with app_db.session() as s:
+        (event,) = s.scalars(select(Event))
+    assert event.payload == "Hello from SNS"
+    # The header must agree with the body: the mount passes headers through.
+    other = notification("again")
+    r = client.post(
+        "/webhooks/ses",
+        content=json.dumps(other).encode(),
+        headers={**headers_for(other), "x-amz-sns-message-type": "SubscriptionConfirmation"},
+    )
+    assert r.status_code == 400

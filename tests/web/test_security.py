@@ -246,3 +246,27 @@ def test_oversized_body_is_413(client: TestClient) -> None:
     )
     assert r.status_code == 413
     assert "Traceback" not in r.text
+
+
+def test_static_files_and_favicon(client: TestClient) -> None:
+    css = client.get("/static/mailer.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert css.headers["x-content-type-options"] == "nosniff"
+    js = client.get("/static/mailer.js")
+    assert js.status_code == 200 and "fetch(" in js.text
+    r = client.get("/favicon.ico")
+    assert r.status_code == 301 and r.headers["location"] == "/static/favicon.svg"
+
+
+def test_admin_home_goes_to_issues(editor: TestClient) -> None:
+    for path in ("/admin", "/admin/"):
+        r = editor.get(path)
+        assert r.status_code == 303 and r.headers["location"] == "/admin/issues"
+
+
+def test_unknown_subscriber_action_is_404(editor: TestClient) -> None:
+    token = csrf_of(editor.get("/admin/subscribers").text)
+    r = editor.post(
+        "/admin/subscribers/delete-everyone", data={"email": "a@x.org", "csrf_token": token}
+    )
+    assert r.status_code == 404
