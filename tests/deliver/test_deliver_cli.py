@@ -144,3 +144,25 @@ def test_unknown_list_is_a_clear_error(mailer_cli, db: Database) -> None:  # typ
     result = mailer_cli("send", ISSUE, "--list", "nope")
     assert result.exit_code == 1
     assert "Error: no list 'nope'" in result.output
+
+
+def test_send_leaves_delivery_to_a_running_sqlite_worker(
+    mailer_cli,
+    settings: Settings,
+    db: Database,  # type: ignore[no-untyped-def]
+) -> None:
+    import pytest
+
+    from mailer.deliver.worker import worker_lock
+
+    if not db.is_sqlite:
+        pytest.skip("on PostgreSQL `mailer send` delivers beside running workers")
+
+    make_list(db, count=2)
+    with worker_lock(Database(settings.database.url)):
+        result = mailer_cli("send", ISSUE, "--list", "weekly")
+    assert result.exit_code == 0, result.output
+    assert "a worker is running: it will deliver send #1" in result.output
+    with db.session() as session:
+        assert store.get_send(session, 1).status == SendStatus.SCHEDULED
+    assert eml(settings, "send-1") == []

@@ -124,3 +124,24 @@ def test_refused_login_pauses_instead_of_failing_recipients(
     finally:
         transport.close()
     assert tls_server.handler.messages == []
+
+
+def test_implicit_tls(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = _certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller.start()
+    try:
+        settings.smtp.host, settings.smtp.port = "127.0.0.1", port
+        settings.smtp.security = "ssl"
+        transport = SmtpTransport(settings.smtp)
+        transport.send(MESSAGE)
+        transport.close()
+    finally:
+        controller.stop()
+        asyncio.set_event_loop(None)
+    assert handler.count_by_recipient() == {"reader@example.org": 1}
