@@ -9,6 +9,7 @@ forms carry a token signed with the site key and bound to the page's own path
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -212,8 +213,19 @@ class RateLimiter:
 
 
 def client_key(request: Request) -> str:
-    """The client address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
-    return request.client.host if request.client else "unknown"
+    """Who a rate limit counts: the client's IPv4 address, or its IPv6 /64.
+
+    An IPv6 host usually holds a whole /64 and can change address at will
+    within it. uvicorn resolves X-Forwarded-For from trusted proxies.
+    """
+    host = request.client.host if request.client else "unknown"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip.ipv4_mapped or ip) if ip.version == 6 else str(ip)
 
 
 class TooManyRequests(HTTPException):

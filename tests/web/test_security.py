@@ -270,3 +270,22 @@ def test_unknown_subscriber_action_is_404(editor: TestClient) -> None:
         "/admin/subscribers/delete-everyone", data={"email": "a@x.org", "csrf_token": token}
     )
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_rate_limit_key_groups_ipv6_by_64(host: str, key: str) -> None:
+    from starlette.requests import Request
+
+    from mailer.web.security import client_key
+
+    request = Request({"type": "http", "client": (host, 1234), "headers": []})
+    assert client_key(request) == key
