@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-# Chromium (browser tests) and Postfix's smtp-sink (SMTP benchmark) come from
-# Debian; installed when we are root, otherwise the script says what to do.
+# Chromium (browser tests), Postfix's smtp-sink (SMTP benchmark) and wrk (web
+# benchmark) come from Debian; installed when we are root, otherwise the script
+# says what to do.
 system-deps:
 	@bash scripts/system-deps.sh
 
