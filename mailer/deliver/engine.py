@@ -328,11 +328,12 @@ class Engine:
         except UncertainDelivery as exc:
             out.uncertain.append({"rid": row.id, "err": str(exc)})
         except Exception as exc:
+            # A transport failing in a way it did not classify: the message may
+            # or may not have left, and a duplicate is worse than a question.
             out.uncertain.append({"rid": row.id, "err": f"{type(exc).__name__}: {exc}"})
         else:
-            if sent.provider_message_id is None and message_id.startswith(
-                f"<{out.message_id_parts[0]}.{row.id}.{out.message_id_parts[1]}@"
-            ):
+            if sent.provider_message_id is None:
+                # Its Message-ID follows the batch's pattern: recorded set-based.
                 out.sent_plain.append(row.id)
             else:
                 out.sent.append(
@@ -349,8 +350,6 @@ def _call(transport: Transport, message: OutgoingMessage) -> Future[SendResult]:
     future: Future[SendResult] = Future()
     try:
         future.set_result(transport.send(message))
-    except BaseException as exc:
-        if not isinstance(exc, Exception):
-            raise
+    except Exception as exc:
         future.set_exception(exc)
     return future

@@ -186,9 +186,8 @@ def _known(key: str) -> bool:
 class _Body:
     """One body pre-split at its placeholders: encoded pieces and placeholder keys."""
 
-    def __init__(self, text: str, escape: bool, where: str) -> None:
+    def __init__(self, text: str, where: str) -> None:
         self.pieces: list[bytes | str] = []  # bytes: static; str: placeholder key
-        self.escape = escape  # kept for callers that inspect a body
         pos = 0
         for match in placeholders.PATTERN.finditer(text):
             key = match.group(1)
@@ -278,8 +277,8 @@ class MessageTemplate:
         ).encode("ascii")
         self._end = f"--{boundary}--\r\n".encode("ascii")
         shared = {key: value for key, value in (static or {}).items()}
-        self._text = _Body(_fill(normalise_newlines(text_body), shared, False), False, "text")
-        self._html = _Body(_fill(normalise_newlines(html_body), shared, True), True, "HTML")
+        self._text = _Body(_fill(normalise_newlines(text_body), shared, False), "text")
+        self._html = _Body(_fill(normalise_newlines(html_body), shared, True), "HTML")
         self._keys = self._text.keys | self._html.keys
         self._dates = _DateCache()
 
