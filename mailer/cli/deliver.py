@@ -319,6 +319,11 @@ def worker_cmd(app: AppContext, once: bool) -> None:
             if stats.uncertain_found
             else ""
         )
+        + (
+            f", {stats.feedback_messages} feedback messages ingested"
+            if stats.feedback_messages
+            else ""
+        )
     )
 
 

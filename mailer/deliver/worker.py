@@ -11,6 +11,7 @@ abandoned, so those become ``uncertain`` at once.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import socket
 import threading
@@ -29,6 +30,9 @@ from mailer.deliver.engine import Engine, ProgressCallback
 from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError
+
+
+log = logging.getLogger(__name__)
 
 
 class WorkerBusy(ConflictError):
@@ -86,6 +90,7 @@ class WorkerStats:
     started: int = 0
     handled: int = 0
     uncertain_found: int = 0
+    feedback_messages: int = 0  # SQS messages of SES feedback ingested
 
 
 class _Heartbeat(threading.Thread):
@@ -152,6 +157,25 @@ class Worker:
                     transport.close()
         return self.stats
 
+    def _poll_feedback(self) -> None:
+        """Drain SES feedback waiting in SQS, when ``events.sqs_queue_url`` is set.
+
+        Feedback trouble (AWS or the queue unreachable) must never stop
+        delivery: it is logged, and the messages stay in the queue for the next
+        round or for ``mailer events poll``.
+        """
+        if not self.settings.events.sqs_queue_url:
+            return
+        from mailer.events.sqs import poll_if_configured
+
+        try:
+            result = poll_if_configured(self.database, self.settings)
+        except Exception:
+            log.exception("polling SES feedback from SQS failed; delivery goes on")
+            return
+        if result is not None:
+            self.stats.feedback_messages += result.deleted
+
     def _loop(
         self,
         engine: Engine,
@@ -182,6 +206,8 @@ class Worker:
                     send_id, wait=only_send is not None, on_progress=on_progress
                 )
             self.stats.handled += handled
+            if only_send is None:
+                self._poll_feedback()
             if only_send is not None:
                 with self.database.session() as session:
                     status = store.get_send(session, only_send).status

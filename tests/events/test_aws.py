@@ -434,3 +434,33 @@ def test_long_running_poller_survives_a_failed_batch(
     assert calls["n"] == 2 and total.deleted == 1
     assert world.recipient("carol").complained_at is not None
     assert _queue_depth(aws, result.queue_url) == 0
+
+
+def test_worker_drains_feedback_when_a_queue_is_configured(world: World, aws: Settings) -> None:
+    from mailer.deliver.transports.null import NullTransport
+    from mailer.deliver.worker import Worker
+
+    result = run_setup(aws, exists=False)
+    aws.events.sqs_queue_url = result.queue_url
+    _publish(aws, result.topic_arn, "event-bounce-permanent.json", "event-open.json")
+    stats = Worker(aws, world.db, transport=NullTransport()).run(once=True)
+    assert stats.feedback_messages == 2
+    assert world.recipient("alice").bounce_type == "hard"
+    assert world.recipient("dave").opens == 1
+    assert _queue_depth(aws, result.queue_url) == 0
+
+
+def test_worker_keeps_delivering_when_feedback_polling_fails(
+    world: World, aws: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mailer.deliver.transports.null import NullTransport
+    from mailer.deliver.worker import Worker
+
+    def down(*_a: Any, **_k: Any) -> Any:
+        raise ConnectionError("queue unreachable")
+
+    monkeypatch.setattr(poller, "poll_if_configured", down)
+    aws.events.sqs_queue_url = "http://127.0.0.1:9/queue/none"
+    stats = Worker(aws, world.db, transport=NullTransport()).run(once=True)
+    assert stats.feedback_messages == 0
+    assert "polling SES feedback from SQS failed; delivery goes on" in caplog.text
