@@ -31,7 +31,6 @@ from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError
 
-
 log = logging.getLogger(__name__)
 
 
