@@ -38,6 +38,14 @@ def nice_max(value: int) -> int:
     return 10 * exp
 
 
+def grid_steps(peak: int) -> int:
+    """How many gridlines divide ``peak`` into whole, equal steps (at most five)."""
+    for steps in (4, 5, 2, 1):
+        if steps <= peak and peak % steps == 0:
+            return steps
+    return 1
+
+
 def _label(t: datetime, span_seconds: float) -> str:
     if span_seconds <= 36 * 3600:
         return t.strftime("%H:%M")
@@ -78,7 +86,8 @@ def timeline(times: Sequence[datetime], panels: Sequence[Panel], title: str) -> 
         parts.append(
             f'<text x="{LEFT}" y="{top - 8}" class="panel-title">{escape(panel.title)}</text>'
         )
-        steps = min(4, peak)  # no repeated labels on small scales
+        # Whole, equal steps, so each label sits exactly at its value's height.
+        steps = grid_steps(peak)
         for k in range(steps + 1):
             value = peak * k // steps
             y = bottom - PANEL_HEIGHT * k / steps

@@ -180,6 +180,15 @@ def test_chart_unit(minutes: int, unit: str) -> None:
     assert chart_unit(start, start + timedelta(minutes=minutes)) == unit
 
 
+def test_grid_labels_sit_at_their_values() -> None:
+    from mailer.web.charts import grid_steps
+
+    for peak in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000):
+        steps = grid_steps(peak)
+        assert 1 <= steps <= 5
+        assert peak % steps == 0, peak  # every label is exact, none rounded down
+
+
 def test_nice_max() -> None:
     assert [nice_max(v) for v in (0, 1, 3, 7, 12, 150, 999)] == [1, 1, 5, 10, 20, 200, 1000]
 
