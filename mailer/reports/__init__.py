@@ -19,6 +19,7 @@ from typing import Any
 
 from mailer.db import Database, subscribers
 from mailer.db import reports as store
+from mailer.db.models import Send
 from mailer.errors import NotFoundError, Problem, ValidationError
 
 BOUNCE_WARNING = 0.05
@@ -120,12 +121,16 @@ def send_report(db: Database, send_id: int) -> SendReport:
             raise NotFoundError(f"no send {send_id} (see `mailer sends list`)")
         send, lst = found
         counts = store.send_counts(session, send_id)
+    return _report(send, lst.slug, counts)
+
+
+def _report(send: Send, list_slug: str, counts: dict[str, int]) -> SendReport:
     rates = _rates(counts)
     return SendReport(
         send_id=send.id,
         issue=send.issue_slug,
         subject=send.subject,
-        list_slug=lst.slug,
+        list_slug=list_slug,
         status=send.status,
         created_at=send.created_at,
         started_at=send.started_at,
@@ -184,27 +189,8 @@ def list_report(db: Database, slug: str, limit: int = 10) -> ListReport:
         subs = subscribers.count_subscriptions(session, lst.id)
         sends = store.recent_sends(session, lst.id, limit)
         counts = store.counts_by_send(session, [s.id for s in sends])
-    reports = []
-    for send in sends:
-        c = counts.get(send.id) or {
-            name: 0 for name in ["recipients", "opens", "clicks", *store.CONDITIONS]
-        }
-        rates = _rates(c)
-        reports.append(
-            SendReport(
-                send_id=send.id,
-                issue=send.issue_slug,
-                subject=send.subject,
-                list_slug=lst.slug,
-                status=send.status,
-                created_at=send.created_at,
-                started_at=send.started_at,
-                finished_at=send.finished_at,
-                counts=c,
-                rates=rates,
-                warnings=_warnings(send.id, c, rates),
-            )
-        )
+    empty = {name: 0 for name in ["recipients", "opens", "clicks", *store.CONDITIONS]}
+    reports = [_report(send, lst.slug, counts.get(send.id) or dict(empty)) for send in sends]
     warnings = [f"send {r.send_id} ({r.issue}): {w}" for r in reports for w in r.warnings]
     return ListReport(lst.slug, lst.name, subs, reports, warnings)
 
