@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from functools import lru_cache
+from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date
@@ -23,8 +24,17 @@ from mailer.content.languages import LOCALE_DIR, catalog_language
 def translations(language: str) -> NullTranslations:
     """The gettext translations for ``language`` (English falls back to the msgids)."""
     code = catalog_language(language)
-    po = LOCALE_DIR / str(code) / "LC_MESSAGES" / "messages.po"
-    if code is None or not po.is_file():
+    if code is None:
+        return NullTranslations()
+    return read_translations(LOCALE_DIR / str(code) / "LC_MESSAGES" / "messages.po", str(code))
+
+
+def read_translations(po: Path, code: str) -> NullTranslations:
+    """Gettext translations straight from a ``.po`` file (none: the msgids are used).
+
+    Compiled in memory, so no ``.mo`` file has to be built or committed.
+    """
+    if not po.is_file():
         return NullTranslations()
     with po.open("rb") as fh:
         catalog = read_po(fh, locale=code)

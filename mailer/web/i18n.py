@@ -9,13 +9,12 @@ pages are in English.
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from mailer.compose.i18n import read_translations
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
@@ -28,12 +27,4 @@ def catalog_path(code: str) -> Path:
 def translations(language: str) -> NullTranslations:
     """Translations for ``language`` ("nl", "nl-BE"); English and unknown ones use the msgids."""
     code = language.split("-")[0].lower()
-    po = catalog_path(code)
-    if not po.is_file():
-        return NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=code)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(fp=buf)
+    return read_translations(catalog_path(code), code)
