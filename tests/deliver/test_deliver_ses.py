@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from deliver_helpers import FakeSes, free_port, make_list, start_fake_ses
+from deliver_helpers import FakeSes, make_list, start_fake_ses
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -22,6 +22,7 @@ from mailer.deliver import sends
 from mailer.deliver.ratelimit import TokenBucket
 from mailer.deliver.transports.ses import SesTransport
 from mailer.deliver.worker import Worker
+from tests.support.aws import moto_server, use_test_credentials
 
 RS = RecipientStatus
 ISSUE = SimpleNamespace(
@@ -34,27 +35,13 @@ ISSUE = SimpleNamespace(
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    use_test_credentials(monkeypatch)
 
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def moto_data(url: str) -> dict[str, Any]:

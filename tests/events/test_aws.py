@@ -7,7 +7,6 @@ GetAccount: for those calls botocore's Stubber checks the request shapes.
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,37 +21,19 @@ from mailer.config import Settings
 from mailer.events import ses
 from mailer.events import sqs as poller
 from mailer.events.aws import client
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.aws import moto_server, use_test_credentials
 
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture
 def aws(moto_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings pointing SNS and SQS at moto, with a configuration set unique to the test."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_test_credentials(monkeypatch)
     settings.ses.region = "eu-west-1"
     settings.ses.configuration_set = f"cs{uuid.uuid4().hex[:10]}"
     settings.events.sns_endpoint_url = moto_url

@@ -1,0 +1,1 @@
+"""Test kits shared by more than one stage's tests."""
