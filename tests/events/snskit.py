@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import uuid
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 
 from mailer.events import sns
+from tests.support.certs import self_signed
 
 REGION = "eu-west-1"
 TOPIC = f"arn:aws:sns:{REGION}:111122223333:mailer-ses-feedback"
@@ -26,19 +24,7 @@ SUBSCRIBE_URL = (
 
 def make_key_and_cert(hostname: str = "sns.amazonaws.com") -> tuple[rsa.RSAPrivateKey, bytes]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed(key, hostname, dns=[hostname])
     return key, cert.public_bytes(serialization.Encoding.PEM)
 
 
