@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,13 +10,9 @@ from sqlalchemy import insert
 
 from mailer.config import Settings
 from mailer.db import Database, email_hash, utcnow
-from mailer.db.models import MailingList, Subscriber, Subscription, SubscriptionStatus
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from mailer.db.models import Subscriber, Subscription, SubscriptionStatus
+from tests.support.aws import free_port as free_port  # the delivery tests import it from here
+from tests.support.rows import mailing_list
 
 
 @dataclass
@@ -110,14 +105,12 @@ def make_list(
     now = utcnow()
     emails = [f"reader{i}@{slug}.example.org" for i in range(count)]
     with database.session() as session:
-        ml = MailingList(
-            slug=slug,
+        ml = mailing_list(
+            slug,
             name=f"The {slug.title()} Letter",
             from_name="Example News",
             from_email=f"news@{slug}.example.org",
             reply_to=f"editor@{slug}.example.org",
-            created_at=now,
-            updated_at=now,
         )
         session.add(ml)
         session.flush()

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from mailer.db import Database, email_hash, utcnow
 from mailer.db.models import (
-    MailingList,
     Recipient,
     RecipientStatus,
     Send,
@@ -20,6 +19,7 @@ from mailer.db.models import (
     Subscription,
     SubscriptionStatus,
 )
+from tests.support.rows import mailing_list
 
 PAYLOADS = Path(__file__).parent / "payloads"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "aws-ses-examples"
@@ -91,20 +91,7 @@ def make_world(db: Database) -> World:
     with db.session() as s:
         lists = []
         for slug in ("weekly", "offers"):
-            lst = MailingList(
-                slug=slug,
-                name=slug.title(),
-                description="",
-                from_name="News",
-                from_email="news@example.org",
-                reply_to="",
-                language="en",
-                template="default",
-                double_opt_in=True,
-                postal_address="",
-                created_at=now,
-                updated_at=now,
-            )
+            lst = mailing_list(slug)
             s.add(lst)
             lists.append(lst)
         s.flush()

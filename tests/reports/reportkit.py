@@ -5,29 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from mailer.db import Database, utcnow
-from mailer.db.models import MailingList, Recipient, RecipientStatus, Send, SendStatus
+from mailer.db import Database
+from mailer.db.models import Recipient, RecipientStatus, Send, SendStatus
+from tests.support.rows import mailing_list
 
 T0 = datetime(2026, 11, 2, 9, 0, 0)
 
 
 def make_list(db: Database, slug: str = "weekly") -> int:
-    now = utcnow()
     with db.session() as s:
-        lst = MailingList(
-            slug=slug,
-            name=slug.title(),
-            description="",
-            from_name="News",
-            from_email="news@example.org",
-            reply_to="",
-            language="en",
-            template="default",
-            double_opt_in=True,
-            postal_address="",
-            created_at=now,
-            updated_at=now,
-        )
+        lst = mailing_list(slug)
         s.add(lst)
         s.flush()
         return lst.id

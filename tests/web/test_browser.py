@@ -14,7 +14,6 @@ import email
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.users import add_user
 from mailer.web import create_app
+from tests.support.aws import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,16 +50,10 @@ READERS = ["ada@example.org", "grace@example.org", "linus@example.org"]
 pytestmark = pytest.mark.chromium
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live(settings: Settings, web_db: Database) -> Iterator[tuple[str, Settings, Database]]:
     """The web app on a real uvicorn server in a thread, on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings.site.base_url = base  # links in the delivered messages point here
     server = uvicorn.Server(
