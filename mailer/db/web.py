@@ -216,26 +216,29 @@ def save_preferences(db: Database, email_hash: str, wanted: set[str]) -> None:
 
     The preferences link was mailed to the address, so following it proves
     ownership: lists ticked here become active without another confirmation.
-    An address nobody knows (forgotten, or never subscribed) changes nothing.
+    A suppressed address (bounced, complained) is never made active again
+    from here: unsubscribing still works, lifting the suppression is the
+    operator's call. An address nobody knows (forgotten, or never subscribed)
+    changes nothing.
     """
     with db.session() as s:
         sub = subscribers.find_subscriber_by_hash(s, email_hash)
         if sub is None:
             return
+        suppressed = subscribers.is_suppressed(s, sub.email)
         current = {
             lst.slug: subscription.status
             for lst, subscription in subscribers.subscriptions_of(s, sub.id)
         }
         for lst in subscribers.all_lists(s):
             status = current.get(lst.slug)
-            if lst.slug in wanted and status != SubscriptionStatus.ACTIVE:
-                subscribers.set_subscription(
-                    s, lst.id, sub.id, SubscriptionStatus.ACTIVE, "preferences page"
-                )
-            elif (
-                lst.slug not in wanted
-                and status not in (None, SubscriptionStatus.UNSUBSCRIBED)
-                and subscribers.unsubscribe(s, lst.id, sub, "preferences page")
+            if lst.slug in wanted:
+                if status != SubscriptionStatus.ACTIVE and not suppressed:
+                    subscribers.set_subscription(
+                        s, lst.id, sub.id, SubscriptionStatus.ACTIVE, "preferences page"
+                    )
+            elif status not in (None, SubscriptionStatus.UNSUBSCRIBED) and subscribers.unsubscribe(
+                s, lst.id, sub, "preferences page"
             ):
                 credit_unsubscribe(s, lst.id, sub.id)
 

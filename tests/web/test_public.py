@@ -268,6 +268,23 @@ def test_preferences_choose_lists(client: TestClient, db: Database, settings: Se
     assert 'value="weekly" checked' in r.text
 
 
+def test_preferences_never_reactivate_a_suppressed_address(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    from mailer.db import subscribers as store
+
+    add_list(db, "weekly", name="Weekly Digest")
+    add_subscriber(db, "gone@example.org")
+    with db.session() as s:
+        store.suppress(s, "gone@example.org", "complaint", "test")
+    path = f"/preferences/{_token(settings, 'preferences', 'gone@example.org')}"
+    page = client.get(path)
+    r = client.post(path, data={"csrf_token": csrf_of(page.text), "lists": ["weekly"]})
+    assert r.status_code == 200
+    assert status_of(db, "gone@example.org", "weekly") is None  # not subscribed to the new list
+    assert status_of(db, "gone@example.org") == "unsubscribed"  # leaving still works
+
+
 def test_forged_preferences_token_is_400(client: TestClient) -> None:
     assert client.get("/preferences/forged.token").status_code == 400
 
