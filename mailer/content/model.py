@@ -24,6 +24,8 @@ from pydantic import (
     field_validator,
 )
 
+from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
+
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 LANGUAGE_RE = r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?"
 _HEX_COLOR = r"^#[0-9a-fA-F]{6}$"
@@ -39,6 +41,15 @@ def check_absolute_url(value: str, *, https_only: bool = False) -> str:
         raise ValueError(f"must use https:// (got {value!r})")
     if any(ch.isspace() for ch in value):
         raise ValueError(f"must not contain spaces (got {value!r})")
+    return value
+
+
+def _one_line(value: str | None) -> str | None:
+    """Refuse line breaks and control characters in text that becomes a mail header."""
+    if value is not None:
+        problem = one_line_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
     return value
 
 
@@ -58,7 +69,9 @@ class Newsletter(Node):
     name: str = Field(min_length=1, max_length=120, description="Newsletter name (header).")
     tagline: str | None = Field(None, description="Short line under the name.")
     from_name: str | None = Field(
-        None, description="Sender display name (default: the newsletter name)."
+        None,
+        max_length=MAX_DISPLAY_NAME,
+        description="Sender display name (default: the newsletter name).",
     )
     postal_address: str | None = Field(
         None,
@@ -70,6 +83,8 @@ class Newsletter(Node):
     )
 
     _blank = field_validator("tagline", "from_name", "postal_address")(_not_blank)
+    # Both can become the From display name.
+    _header = field_validator("name", "from_name")(_one_line)
 
     @field_validator("website")
     @classmethod
@@ -192,6 +207,8 @@ class Issue(Node):
     _folder: Path = PrivateAttr(default_factory=Path)
 
     _blank = field_validator("preheader", "subject", "intro", "intro_file", "template")(_not_blank)
+    # The title is the subject when there is none; the preheader leads the inbox preview.
+    _header = field_validator("title", "subject", "preheader")(_one_line)
 
     @field_validator("language")
     @classmethod

@@ -35,6 +35,7 @@ from mailer.deliver.transports.base import (
     Transport,
     UncertainDelivery,
 )
+from mailer.lists.addresses import ascii_address
 
 ProgressCallback = Callable[[int, dict[str, int], int], None]  # send id, counts, total
 
@@ -43,7 +44,8 @@ def list_id_header(settings: Settings, mailing_list: MailingList) -> str:
     """RFC 2919 List-Id: ``"Name" <slug.host>``."""
     host = settings.site.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     ident = f"<{mailing_list.slug}.{host or 'localhost'}>"
-    name = mailing_list.name.replace('"', "'")
+    # A quoted string ends at an unescaped quote: quotes and backslashes go.
+    name = mailing_list.name.replace('"', "'").replace("\\", "/")[:100]
     if name.isascii() and name.isprintable() and name:
         return f'"{name}" {ident}'
     return ident
@@ -281,7 +283,9 @@ class Engine:
             except UnsafeHeader as exc:
                 out.failed.append({"rid": row.id, "err": str(exc)})
                 continue
-            message = OutgoingMessage(ctx.mailing_list.from_email, row.email, data, ctx.tags)
+            # The envelope takes the same A-label form the To header has.
+            recipient = ascii_address(row.email)
+            message = OutgoingMessage(ctx.template.from_email, recipient, data, ctx.tags)
             if self._pool is None:
                 self._settle(row, message_id, _call(self.transport, message), out, paused, reason)
             else:

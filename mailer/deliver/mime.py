@@ -1,9 +1,10 @@
 """MIME messages built once per send and personalised with cheap byte work.
 
 Building an ``EmailMessage`` per recipient costs milliseconds. Instead a
-:class:`MessageTemplate` encodes everything once: the static headers through
-the standard library (so folding and RFC 2047 encoding are the library's), and
-both bodies as quoted-printable, pre-split at the per-recipient placeholders.
+:class:`MessageTemplate` encodes everything once: the static headers with
+mailer's own encoder (plain folded ASCII or RFC 2047 encoded words; never the
+standard library's refolding, which can be tricked into writing header lines),
+and both bodies as quoted-printable, pre-split at the per-recipient placeholders.
 Rendering a recipient then joins pre-encoded byte pieces with that recipient's
 encoded values.
 
@@ -16,15 +17,12 @@ every encoded line under 77 characters whatever the values are.
 from __future__ import annotations
 
 import base64
-import email.policy
 import html
 import json
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.headerregistry import Address
-from email.message import EmailMessage
 from email.quoprimime import body_encode
 from email.utils import formatdate
 from secrets import token_hex
@@ -32,6 +30,8 @@ from typing import Any
 
 from mailer.compose import placeholders
 from mailer.errors import MailerError
+from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
+from mailer.lists.addresses import InvalidEmail, ascii_address
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
@@ -40,7 +40,16 @@ _QP_LINE = 75
 _SAFE_VALUE = re.compile(r"[\x21-\x3c\x3e-\x7e ]*")
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 _ASCII_PRINTABLE = re.compile(r"[\x20-\x7e]*")
-_EMPTY_FIRST_LINE = re.compile(rb"^([A-Za-z0-9-]+):\r\n ", re.MULTILINE)
+# Printable ASCII words separated by single spaces: sent as written (folded).
+_PLAIN_TEXT = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
+FOLD = "\r\n "
+# RFC 5322: lines SHOULD stay within 78 characters and MUST within 998.
+_FOLD_AT = 78
+MAX_LINE = 998
+# Longer names go out as encoded words, which fold cleanly.
+_SHORT_NAME = 60
 
 
 class UnsafeHeader(MailerError):
@@ -48,9 +57,10 @@ class UnsafeHeader(MailerError):
 
 
 def check_header(name: str, value: str) -> str:
-    """Return ``value`` if it is safe in header ``name``; refuse CR, LF and NUL."""
-    if any(ch in value for ch in "\r\n\x00"):
-        raise UnsafeHeader(f"{name} must be one line: {value[:60]!r} holds a line break")
+    """Return ``value`` if it is safe in header ``name``: one line, no control characters."""
+    problem = one_line_problem(value)
+    if problem is not None:
+        raise UnsafeHeader(f"{name} {problem}: {value[:60]!r}")
     return value
 
 
@@ -82,43 +92,117 @@ def qp_value(value: str) -> bytes:
     return qp_encode(normalise_newlines(value))
 
 
-def encode_display_name(name: str) -> str:
-    """A display name for an address header: atom, quoted string or RFC 2047 words.
+def _b_words(text: str) -> str:
+    """``text`` as RFC 2047 B encoded words, one per folded line.
 
-    Whitespace runs (line breaks included) collapse to one space, so a name can
-    never start a new header line.
+    42 UTF-8 bytes make 56 base64 characters: a 68-character word, so even
+    ``Reply-To: `` plus a word stays within 78. A character is never split
+    between two words (RFC 2047 section 5).
     """
-    name = " ".join(name.split())
-    if not name:
-        return ""
-    if _ATEXT.fullmatch(name):
-        return name
-    if _ASCII_PRINTABLE.fullmatch(name):
-        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     words = []
     chunk = bytearray()
-    for ch in name:
+    for ch in text:
         raw = ch.encode("utf-8")
-        # 45 bytes -> 60 base64 chars: each encoded word stays under 75 characters.
-        if len(chunk) + len(raw) > 45:
+        if len(chunk) + len(raw) > 42:
             words.append(_b_word(bytes(chunk)))
             chunk.clear()
         chunk += raw
     words.append(_b_word(bytes(chunk)))
-    return "\r\n ".join(words)
+    return FOLD.join(words)
 
 
 def _b_word(data: bytes) -> str:
     return f"=?utf-8?b?{base64.b64encode(data).decode('ascii')}?="
 
 
-def address_header(name: str, email: str) -> str:
-    """``Name <email>`` for a To header; the address is checked, the name encoded."""
-    check_header("address", email)
-    if "<" in email or ">" in email or not email.isascii():
-        raise UnsafeHeader(f"cannot put {email!r} in a header without SMTPUTF8")
+def encode_text(header: str, text: str) -> str:
+    """An unstructured header value (Subject): plain folded ASCII, or RFC 2047 words.
+
+    Text is carried literally whatever it holds: anything that is not plain
+    printable ASCII in single-spaced words, and anything holding ``=?`` (which
+    a reader could take for an encoded word), is sent base64-encoded, so no
+    parser or refolding relay can turn part of it into syntax.
+    """
+    check_header(header, text)
+    if not text:
+        return ""
+    if "=?" not in text and _PLAIN_TEXT.fullmatch(text):
+        folded = _fold(text.split(" "), len(header) + 2)
+        if folded is not None:
+            return folded
+    return _b_words(text)
+
+
+def _fold(words: list[str], used: int) -> str | None:
+    """Join ``words`` with spaces, folding so that lines stay within 78 characters.
+
+    None when a word is too long for that (it then goes out as encoded words,
+    which can be split anywhere).
+    """
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if line and used + len(line) + 1 + len(word) > _FOLD_AT:
+            lines.append(line)
+            line, used = word, 1
+        else:
+            line = f"{line} {word}" if line else word
+        if used + len(line) > _FOLD_AT:
+            return None
+    lines.append(line)
+    return FOLD.join(lines)
+
+
+def encode_display_name(name: str) -> str:
+    """A display name for an address header: atom, quoted string or RFC 2047 words.
+
+    Whitespace runs (line breaks included) collapse to one space, so a name can
+    never start a new header line; the name is cut at ``MAX_DISPLAY_NAME``
+    characters. Long names, and any holding ``=?``, become encoded words, one
+    per folded line.
+    """
+    # Control characters carry nothing a reader needs in a name: dropped.
+    name = " ".join(_CONTROL.sub("", " ".join(name.split())).split())[:MAX_DISPLAY_NAME].strip()
+    if not name:
+        return ""
+    if "=?" not in name and len(name) <= _SHORT_NAME:
+        if _ATEXT.fullmatch(name):
+            return name
+        if _ASCII_PRINTABLE.fullmatch(name):
+            return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _b_words(name)
+
+
+def addr_spec(what: str, email: str) -> str:
+    """``email`` as it goes on the wire: checked, with its domain in A-label (punycode) form.
+
+    An address whose local part is not ASCII can only be delivered with
+    SMTPUTF8, which mailer does not use: it is refused here (and flagged when
+    it is imported).
+    """
+    check_header(what, email)
+    if "<" in email or ">" in email or any(ch.isspace() for ch in email) or "@" not in email:
+        raise UnsafeHeader(f"{what} {email!r} is not a plain email address")
+    try:
+        return ascii_address(email)
+    except InvalidEmail as exc:
+        raise UnsafeHeader(f"cannot put {email!r} in a header: {exc.message}") from exc
+
+
+def address_header(name: str, email: str, header: str = "To") -> str:
+    """``Name <email>`` for an address header; the address is checked, the name encoded.
+
+    The address moves to a line of its own when the name's last line leaves
+    no room for it within 78 characters.
+    """
+    address = addr_spec(header, email)
     phrase = encode_display_name(name)
-    return f"{phrase} <{email}>" if phrase else email
+    if not phrase:
+        return address
+    last = phrase.rpartition(FOLD)[2]
+    used = 1 if FOLD in phrase else len(header) + 2
+    gap = FOLD if used + len(last) + len(address) + 3 > _FOLD_AT else " "
+    return f"{phrase}{gap}<{address}>"
 
 
 class _DateCache:
@@ -235,33 +319,39 @@ class MessageTemplate:
     ) -> None:
         """``static`` maps placeholder keys (``web_url``) to values shared by all recipients."""
         for name, value in (
-            ("Subject", subject),
-            ("From name", from_name),
-            ("From address", from_email),
-            ("Reply-To", reply_to),
             ("List-Id", list_id),
             ("unsubscribe mailto", unsubscribe_mailto),
             *(headers or {}).items(),
         ):
             check_header(name, value)
-        self.from_email = from_email
-        self.domain = from_email.rpartition("@")[2] or "localhost"
-        self.unsubscribe_mailto = unsubscribe_mailto
-        head = EmailMessage(policy=email.policy.SMTP)
-        head["Subject"] = subject
-        try:
-            head["From"] = Address(display_name=from_name, addr_spec=from_email)
-        except (ValueError, IndexError) as exc:
-            raise UnsafeHeader(f"From address {from_email!r} is not valid: {exc}") from exc
+        self.from_email = addr_spec("From address", from_email)
+        self.domain = self.from_email.rpartition("@")[2] or "localhost"
+        target, mark, query = unsubscribe_mailto.partition("?")
+        if not query.isascii() or any(ch.isspace() for ch in query):
+            raise UnsafeHeader(f"unsubscribe mailto query must be ASCII: {query[:60]!r}")
+        self.unsubscribe_mailto = (
+            addr_spec("unsubscribe mailto", target) + mark + query if unsubscribe_mailto else ""
+        )
+        check_header("From name", from_name)
+        # Every header is written here, not by the standard library: its
+        # refolding on Python 3.11/3.12 can turn an encoded-word look-alike in a
+        # subject into real header lines. Values go out as plain folded ASCII or
+        # as encoded words (see ``encode_text`` and ``encode_display_name``).
+        lines = [
+            f"Subject: {encode_text('Subject', subject)}",
+            f"From: {address_header(from_name, from_email, 'From')}",
+        ]
         if reply_to:
-            head["Reply-To"] = reply_to
+            lines.append(f"Reply-To: {address_header('', reply_to, 'Reply-To')}")
         if list_id:
-            head["List-Id"] = list_id
+            if not _ASCII_PRINTABLE.fullmatch(list_id) or len(list_id) > MAX_LINE - 9:
+                raise UnsafeHeader(f"List-Id must be a line of printable ASCII: {list_id[:60]!r}")
+            lines.append(f"List-Id: {list_id}")
         for name, value in (headers or {}).items():
-            head[name] = value
-        # The SMTP policy folds a long first word onto a line of its own
-        # ("Subject:\r\n AI to…"), which parsers read with a leading space.
-        self._head = _EMPTY_FIRST_LINE.sub(rb"\1: ", bytes(head).rstrip(b"\r\n")) + CRLF
+            if not _HEADER_NAME.fullmatch(name):
+                raise UnsafeHeader(f"{name!r} is not a header name")
+            lines.append(f"{name}: {encode_text(name, value)}")
+        self._head = ("\r\n".join(lines) + "\r\n").encode("ascii")
         boundary = f"=_mailer_{token_hex(12)}"
         self._mid = (
             f"MIME-Version: 1.0\r\n"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 
 from mailer.config import Settings
-from mailer.deliver.mime import MessageTemplate, Personal, check_header
+from mailer.deliver.mime import MessageTemplate, Personal, addr_spec, check_header
 from mailer.deliver.transports import OutgoingMessage, SendResult, open_transport
 from mailer.deliver.transports.base import Transport
 
@@ -29,6 +29,7 @@ def build_single(
     """Build the message ``send_single`` sends (``to`` is ``addr`` or ``Name <addr>``)."""
     check_header("To", to)
     name, address = parseaddr(to)
+    address = address or to
     template = MessageTemplate(
         subject=subject,
         from_name=from_name,
@@ -38,8 +39,10 @@ def build_single(
         text_body=text,
         headers=headers,
     )
-    data = template.render(Personal(email=address or to, name=name))
-    return OutgoingMessage(sender=from_email, recipient=address or to, data=data)
+    data = template.render(Personal(email=address, name=name))
+    return OutgoingMessage(
+        sender=template.from_email, recipient=addr_spec("To", address), data=data
+    )
 
 
 def send_single(

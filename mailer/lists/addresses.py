@@ -11,6 +11,7 @@ fast path against the library.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
@@ -68,4 +69,46 @@ def normalise_email(raw: str, *, check_deliverability: bool = False) -> str:
         result = validate_email(candidate, check_deliverability=check_deliverability)
     except EmailNotValidError as exc:
         raise InvalidEmail(f"{candidate!r} is not a valid email address: {exc}") from exc
+    # RFC 5321 section 4.5.3.1.1; email-validator leaves this limit to the caller.
+    local = len(str(result.local_part).encode("utf-8"))
+    if local > _MAX_LOCAL:
+        raise InvalidEmail(
+            f"{candidate!r} is not a valid email address: the part before the @-sign is "
+            f"{local} bytes long, more than {_MAX_LOCAL}"
+        )
     return str(result.normalized)
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether ``address`` can only be delivered with SMTPUTF8 (a non-ASCII local part).
+
+    A non-ASCII domain does not count: it is sent in its A-label form.
+    """
+    return not address[: address.rfind("@")].isascii()
+
+
+@lru_cache(maxsize=4096)
+def _a_label(domain: str) -> str:
+    try:
+        result = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(f"the domain {domain!r} is not valid: {exc}") from exc
+    return str(result.ascii_domain)
+
+
+def ascii_address(address: str) -> str:
+    """``address`` with its domain in A-label (punycode) form, as SMTP and headers need.
+
+    Raises ``InvalidEmail`` when the local part is not ASCII: only a server
+    speaking SMTPUTF8 could take such an address, and mailer does not use it.
+    """
+    if address.isascii():
+        return address
+    at = address.rfind("@")
+    if at < 1:
+        raise InvalidEmail(f"{address!r} is not a valid email address")
+    if needs_smtputf8(address):
+        raise InvalidEmail(
+            f"{address!r} has a non-ASCII local part: only SMTPUTF8 could deliver it"
+        )
+    return f"{address[:at]}@{_a_label(address[at + 1 :])}"

@@ -29,6 +29,7 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.errors import Problem, ValidationError
+from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 from mailer.lists.addresses import InvalidEmail, normalise_email
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
@@ -68,7 +69,9 @@ _FIELDS: dict[str, tuple[type, bool, Any]] = {
     "double_opt_in": (bool, False, True),
     "postal_address": (str, True, None),
 }
-_MAX_LEN = {"name": 200, "from_name": 200, "language": 20}
+_MAX_LEN = {"name": 200, "from_name": MAX_DISPLAY_NAME, "language": 20}
+# Fields that end up in mail headers (the name is in List-Id and confirmations).
+_HEADER_FIELDS = ("name", "from_name", "from_email", "reply_to")
 
 
 def parse_list_file(path: Path) -> ListFile:
@@ -106,6 +109,11 @@ def parse_list_file(path: Path) -> ListFile:
                 problems.append(Problem(file, key, "must not be empty"))
             if key in _MAX_LEN and len(value) > _MAX_LEN[key]:
                 problems.append(Problem(file, key, f"longer than {_MAX_LEN[key]} characters"))
+            if key in _HEADER_FIELDS:
+                problem = one_line_problem(value)
+                if problem is not None:
+                    problems.append(Problem(file, key, problem))
+                    value = default
         values[key] = value
     for key in ("from_email", "reply_to"):
         if isinstance(values[key], str) and values[key]:

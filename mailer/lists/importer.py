@@ -34,6 +34,7 @@ from mailer.db import subscribers as store
 from mailer.db.models import SubscriptionStatus as Status
 from mailer.errors import Problem, ValidationError
 from mailer.lists.addresses import InvalidEmail, normalise_email
+from mailer.lists.people import name_problem
 
 MAX_LINE_CHARS = 1_000_000
 BATCH_ROWS = 5000
@@ -49,7 +50,6 @@ EXPORT_ONLY_HEADERS = (
     "source",
     "suppressed",
 )
-MAX_NAME = 200
 MAX_ATTRIBUTE_KEY = 100
 
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_CHARS))
@@ -290,8 +290,10 @@ def _parse_row(cols: _Columns, values: list[str], line: int, check: bool) -> sql
     except InvalidEmail as exc:
         return exc.message
     name = values[cols.name].strip() if cols.name is not None and cols.name < len(values) else ""
-    if len(name) > MAX_NAME:
-        return f"the name is longer than {MAX_NAME} characters"
+    if name:
+        problem = name_problem(name)
+        if problem is not None:
+            return problem
     attributes = {
         key: values[i].strip()
         for i, key in cols.attributes

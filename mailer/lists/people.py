@@ -16,9 +16,27 @@ from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import MailingList, Subscriber, Subscription, Suppression, SuppressionReason
 from mailer.db.models import SubscriptionStatus as Status
-from mailer.errors import ConflictError, NotFoundError
+from mailer.errors import ConflictError, MailerError, NotFoundError
+from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 from mailer.lists.addresses import normalise_email
 from mailer.lists.optin import SubscribeOutcome, subscribe
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a subscriber's name (it goes into the To header), or None."""
+    if len(name) > MAX_DISPLAY_NAME:
+        return f"the name is longer than {MAX_DISPLAY_NAME} characters"
+    problem = one_line_problem(name)
+    return None if problem is None else f"the name {problem}"
+
+
+def check_name(name: str) -> str:
+    """``name`` trimmed, or ``MailerError`` saying why it cannot be a subscriber's name."""
+    name = name.strip()
+    problem = name_problem(name)
+    if problem is not None:
+        raise MailerError(problem)
+    return name
 
 
 def add(
@@ -38,6 +56,7 @@ def add(
     address); otherwise it becomes active at once.
     """
     address = normalise_email(email, check_deliverability=settings.lists.check_deliverability)
+    name = check_name(name)
     with db.session() as session:
         lst = store.get_list(session, list_slug)
         supp = store.get_suppression(session, address)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import html
+import re
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, encode_display_name
+from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 
 HTML = (
     "<html><body><p>Dear %%subscriber.name%%,</p>\n"
@@ -68,14 +70,29 @@ def expected(body: str, values: dict[str, str], escape: bool) -> str:
     return body.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def shown_name(name: str) -> str:
+    """The display name mailer promises to carry: one-spaced, controls dropped, capped."""
+    phrase = " ".join(
+        re.sub("[\x00-\x1f\x7f-\x9f\u2028\u2029]", "", " ".join(name.split())).split()
+    )
+    return phrase[:MAX_DISPLAY_NAME].strip()
+
+
 def _with_address(name: str, address: str) -> str:
-    phrase = " ".join(name.split())
+    phrase = shown_name(name)
     if not phrase:
         return address
-    if phrase.isascii() and phrase.isprintable():
-        # An ASCII name goes out as an atom or a quoted string, as written.
-        return f"{encode_display_name(name)} <{address}>"
+    encoded = encode_display_name(name)
+    if not encoded.startswith("=?"):
+        # A short ASCII name goes out as an atom or a quoted string, as written.
+        return f"{encoded} <{address}>"
     return f"{phrase} <{address}>"
+
+
+def decoded(data: bytes, header: str) -> str:
+    """A header's text by the RFC 2047 decoder (whitespace between encoded words dropped)."""
+    raw = email.message_from_bytes(data, policy=email.policy.compat32)[header]
+    return str(make_header(decode_header(raw.replace("\r\n", "").replace("\n", ""))))
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -134,9 +151,8 @@ def test_every_personalised_message_parses_to_the_intended_content(
     # RFC 2047: whitespace between encoded words is not part of the text. The
     # stdlib's modern parser keeps it, so read the name with the RFC decoder,
     # and check the modern parser saw the same characters.
-    raw_to = email.message_from_bytes(data, policy=email.policy.compat32)["To"]
-    assert str(make_header(decode_header(raw_to))) == _with_address(name, address)
-    assert "".join(to[0].display_name.split()) == "".join(name.split())
+    assert decoded(data, "To") == _with_address(name, address)
+    assert "".join(to[0].display_name.split()) == "".join(shown_name(name).split())
     assert (
         msg["List-Unsubscribe"]
         == f"<{unsub}>, <mailto:unsubscribe@example.org?subject=unsubscribe>"
@@ -242,3 +258,123 @@ def test_fast_link_tokens_verify_with_mailer_links() -> None:
     other = Settings()
     with pytest.raises(links.InvalidToken):
         links.read_token(other, "unsubscribe", unsubscribe.rsplit("/", 1)[1])
+
+
+LOOK_ALIKES = [
+    "=?utf-8?q?A=0D=0ABcc:_x@evil.example?=",
+    "=?utf-8?q?A=0D=0A=0D=0AForged body?=",
+    "=?utf-8?b?QQ0KQmNjOiB4QGV2aWwuZXhhbXBsZQ==?= tail",
+    "Hi =?iso-8859-1?q?=0A?= there",
+]
+any_text = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400),
+    st.sampled_from(LOOK_ALIKES),
+    st.text(alphabet='ab =?_:\r\n\u2028\x85\x0b\x0cé"<>', max_size=120),
+    st.text(alphabet="abc ", min_size=200, max_size=3000),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subject=any_text, from_name=any_text, name=any_text)
+def test_arbitrary_subject_and_names_never_make_headers(
+    subject: str, from_name: str, name: str
+) -> None:
+    try:
+        tpl = MessageTemplate(
+            subject=subject,
+            from_name=from_name,
+            from_email="news@example.org",
+            reply_to="editor@example.org",
+            html_body="<p>%%subscriber.name%%</p>",
+            text_body="%%subscriber.name%%",
+            list_id='"Weekly" <weekly.example.org>',
+            unsubscribe_mailto="unsubscribe@example.org?subject=unsubscribe",
+            headers={"X-Mailer-Send-Id": "42"},
+        )
+    except UnsafeHeader:
+        # Refused only for what `mailer check` refuses too: a line break or control.
+        assert one_line_problem(subject) or one_line_problem(from_name)
+        return
+    assert one_line_problem(subject) is None and one_line_problem(from_name) is None
+    data = tpl.render(
+        Personal(email="reader@example.com", name=name, unsubscribe_url="https://x.example/u/1")
+    )
+    head = data.split(b"\r\n\r\n", 1)[0]
+    for line in data.split(b"\r\n"):
+        assert len(line) <= 998
+    # The lines mailer encodes are folded for readers too (RFC 5322's 78).
+    assert all(
+        len(line) <= 78
+        for line in head.split(b"\r\n")
+        if not line.startswith((b"Content-Type:", b"List-Unsubscribe:"))
+    )
+    msg = parse(data)
+    assert sorted(k.lower() for k in msg.keys()) == sorted(EXPECTED_HEADERS)  # noqa: SIM118
+    assert decoded(data, "Subject") == subject
+    assert "".join(msg["Subject"].split()) == "".join(subject.split())
+    sender = msg["From"].addresses
+    assert [a.addr_spec for a in sender] == ["news@example.org"]
+    assert "".join(sender[0].display_name.split()) == "".join(shown_name(from_name).split())
+    to = msg["To"].addresses
+    assert [a.addr_spec for a in to] == ["reader@example.com"]
+    assert "".join(to[0].display_name.split()) == "".join(shown_name(name).split())
+    assert msg["Reply-To"] == "editor@example.org"
+    assert msg["List-Unsubscribe"].startswith("<https://x.example/u/1>")
+
+
+@pytest.mark.parametrize("evil", LOOK_ALIKES)
+def test_encoded_word_look_alikes_are_carried_as_literal_text(evil: str) -> None:
+    tpl = MessageTemplate(
+        subject=evil,
+        from_name=evil,
+        from_email="news@example.org",
+        html_body="",
+        text_body="",
+    )
+    data = tpl.render(Personal(email="a@example.com", name=evil))
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert b"Bcc" not in head and b"=0D=0A" not in head
+    msg = parse(data)
+    assert msg["Bcc"] is None
+    assert msg["Subject"] == evil
+    # Names by the RFC 2047 decoder (the modern parser keeps the folding
+    # whitespace between encoded words), checked whole, address included.
+    assert decoded(data, "From") == f"{evil} <news@example.org>"
+    assert decoded(data, "To") == f"{evil} <a@example.com>"
+
+
+@pytest.mark.parametrize(
+    "brk", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x07", "\t"]
+)
+def test_every_line_break_and_control_is_refused_in_subject_and_from(brk: str) -> None:
+    for field_name in ("subject", "from_name"):
+        kwargs = {
+            "subject": "s",
+            "from_name": "n",
+            "from_email": "news@example.org",
+            "html_body": "",
+            "text_body": "",
+        }
+        kwargs[field_name] = f"Hi{brk}Bcc: x@example.org"
+        with pytest.raises(UnsafeHeader, match=f"U\\+{ord(brk):04X}"):
+            MessageTemplate(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_3000_character_name_is_capped_and_folded() -> None:
+    data = template().render(Personal(email="a@example.com", name="Zoë Ann " * 375))
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    to = head[head.index("\r\nTo: ") + 2 : head.index("\r\nDate: ")]
+    assert max(len(line) for line in to.split("\r\n")) <= 78
+    assert len(to) < 600  # 200 characters, not 3,000
+    name = parse(data)["To"].addresses[0].display_name
+    assert "".join(name.split()) == "".join(("Zoë Ann " * 375)[:MAX_DISPLAY_NAME].split())
+
+
+def test_non_ascii_domains_go_out_as_a_labels() -> None:
+    tpl = MessageTemplate(
+        subject="s", from_name="n", from_email="news@bücher.example", html_body="", text_body=""
+    )
+    msg = parse(tpl.render(Personal(email="zoe@müller.example")))
+    assert msg["To"].addresses[0].addr_spec == "zoe@xn--mller-kva.example"
+    assert msg["From"].addresses[0].addr_spec == "news@xn--bcher-kva.example"
+    assert msg["Message-ID"].endswith("@xn--bcher-kva.example>")
