@@ -288,6 +288,13 @@ def import_(
         else:
             click.echo(f"{file}:{r.line}: {r.reason}", err=True)
 
+    def on_notice(r: Reject) -> None:
+        # Warnings show even with --quiet: these rows were kept.
+        if progress is not None:
+            progress.console.print(f"{file}:{r.line}: {r.reason}", markup=False, highlight=False)
+        else:
+            click.echo(f"{file}:{r.line}: {r.reason}", err=True)
+
     def on_progress(done: int, total: int) -> None:
         if progress is not None:
             progress.update(task, completed=done, total=total)
@@ -305,6 +312,7 @@ def import_(
             rejects_path=rejects_path,
             on_reject=on_reject,
             on_progress=on_progress,
+            on_notice=on_notice,
         )
     except ValidationError as exc:
         _show_problems(exc)

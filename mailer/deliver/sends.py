@@ -19,7 +19,7 @@ from mailer.db import outbox as store
 from mailer.db.models import RecipientStatus, Send, SendStatus
 from mailer.db.subscribers import get_list
 from mailer.deliver.engine import personal, template_for
-from mailer.deliver.mime import check_header
+from mailer.deliver.mime import addr_spec, check_header
 from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports import OutgoingMessage, SendResult, open_transport
 from mailer.deliver.transports.base import Transport
@@ -136,7 +136,8 @@ def send_test(
                     hashed=email_hash(address),
                 )
             )
-            results.append(used.send(OutgoingMessage(mailing_list.from_email, address, data)))
+            recipient = addr_spec("test address", address)
+            results.append(used.send(OutgoingMessage(template.from_email, recipient, data)))
     finally:
         if own:
             used.close()

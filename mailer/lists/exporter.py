@@ -13,6 +13,7 @@ import csv
 from collections.abc import Iterator
 from typing import IO
 
+from mailer.csvcells import cell
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import SubscriptionStatus as Status
@@ -50,26 +51,22 @@ def export_csv(db: Database, list_slug: str, out: IO[str], status: str | None = 
                 keys.setdefault(key, None)
     attribute_keys = [k for k in keys if k not in FIXED and k != "suppressed"]
     writer = csv.writer(out)
-    writer.writerow([*FIXED, "suppressed", *attribute_keys])
+    writer.writerow([*FIXED, "suppressed", *(cell(k) for k in attribute_keys)])
     written = 0
     for page in _pages(db, list_id, status):
         for r in page:
             writer.writerow(
                 [
-                    r.email,
-                    r.name,
+                    cell(r.email),
+                    cell(r.name),
                     r.status,
-                    r.status_reason,
+                    cell(r.status_reason),
                     r.status_changed_at.isoformat(sep=" ", timespec="seconds"),
                     r.created_at.isoformat(sep=" ", timespec="seconds"),
-                    r.source,
-                    r.suppressed,
-                    *(_cell(r.attributes.get(k)) for k in attribute_keys),
+                    cell(r.source),
+                    cell(r.suppressed),
+                    *(cell(r.attributes.get(k)) for k in attribute_keys),
                 ]
             )
             written += 1
     return written
-
-
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)

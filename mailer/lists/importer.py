@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from mailer.config import Settings
+from mailer.csvcells import cell, uncell
 from mailer.db import Database, email_hash, utcnow
 from mailer.db import imports as sql
 from mailer.db import subscribers as store
 from mailer.db.models import SubscriptionStatus as Status
 from mailer.errors import Problem, ValidationError
-from mailer.lists.addresses import InvalidEmail, normalise_email
+from mailer.lists.addresses import InvalidEmail, needs_smtputf8, normalise_email
 from mailer.lists.people import name_problem
 
 MAX_LINE_CHARS = 1_000_000
@@ -51,6 +52,10 @@ EXPORT_ONLY_HEADERS = (
     "suppressed",
 )
 MAX_ATTRIBUTE_KEY = 100
+SMTPUTF8_NOTICE = (
+    "warning: {} has a non-ASCII part before the @: only SMTPUTF8 could deliver it, "
+    "which mailer does not use; kept, but sends will mark it failed"
+)
 
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_CHARS))
 
@@ -85,6 +90,7 @@ class ImportReport:
     created_people: int = 0
     updated_people: int = 0
     rejected: int = 0
+    smtputf8: int = 0  # kept, but only deliverable with SMTPUTF8, which mailer does not use
     rejects_file: Path | None = None
     columns: list[str] = field(default_factory=list)
 
@@ -100,6 +106,8 @@ class ImportReport:
             f"{self.updated_people} people updated",
             f"{self.rejected} rejected",
         ]
+        if self.smtputf8:
+            parts.append(f"{self.smtputf8} need SMTPUTF8 (kept, but mailer cannot send to them)")
         return ", ".join(parts)
 
 
@@ -122,6 +130,7 @@ def _lines(path: Path, raw: IO[bytes], encoding: str, counter: list[int]) -> Ite
     while True:
         data = raw.readline(MAX_LINE_CHARS + 1)
         if not data:
+            counter[1] = 1  # the end of the file: see _next_record
             return
         counter[0] += 1
         if len(data) > MAX_LINE_CHARS and not data.endswith(b"\n"):
@@ -159,6 +168,7 @@ class _Columns:
     email: int
     name: int | None
     attributes: list[tuple[int, str]]
+    exported: bool  # written by `mailer subscribers export`: cells were neutralised
 
 
 def _columns(path: Path, header: list[str]) -> _Columns:
@@ -185,7 +195,8 @@ def _columns(path: Path, header: list[str]) -> _Columns:
         for i, n in enumerate(names)
         if i not in (email, name) and n.lower() not in EXPORT_ONLY_HEADERS
     ]
-    return _Columns(names, email, name, attributes)
+    exported = {"email", "name", *EXPORT_ONLY_HEADERS} <= set(lowered)
+    return _Columns(names, email, name, attributes, exported)
 
 
 ProgressFn = Callable[[int, int], None]  # (bytes read, total bytes)
@@ -204,8 +215,13 @@ def import_csv(
     on_reject: RejectFn | None = None,
     on_progress: ProgressFn | None = None,
     batch_rows: int = BATCH_ROWS,
+    on_notice: RejectFn | None = None,
 ) -> ImportReport:
-    """Import subscribers from a CSV file into a list, atomically (see the module doc)."""
+    """Import subscribers from a CSV file into a list, atomically (see the module doc).
+
+    ``on_reject`` hears of every row left out, ``on_notice`` of every row kept
+    with a warning (an address only SMTPUTF8 can deliver).
+    """
     path = Path(path)
     if not path.is_file():
         raise ImportFileError(path, "", "file not found")
@@ -220,13 +236,13 @@ def import_csv(
     try:
         _sniff_bytes(path, raw.read(8192))
         raw.seek(0)
-        counter = [0]
+        counter = [0, 0]  # physical lines read; 1 once the end of the file is reached
         lines = _lines(path, raw, enc, counter)
         first = next(lines, None)
         if first is None or not first.strip():
             raise ImportFileError(path, "line 1", "the header line is empty (or the file is)")
         reader = csv.reader(_chain(first, lines), delimiter=_delimiter(first))
-        cols = _columns(path, _next_record(path, reader, counter) or [])
+        cols = _columns(path, _next_record(path, reader, counter, start=1) or [])
         report.columns = cols.names
         rejects.header = cols.names
         parsed = _parse_batches(path, raw, reader, cols, counter, check, batch_rows)
@@ -239,6 +255,10 @@ def import_csv(
                 for reject in batch.rejects:
                     report.rejected += 1
                     _reject(rejects, on_reject, reject)
+                for notice in batch.notices:
+                    report.smtputf8 += 1
+                    if on_notice:
+                        on_notice(notice)
                 _flush(session, lst.id, batch.rows, report, rejects, on_reject, source, now)
                 if on_progress:
                     on_progress(batch.position, total)
@@ -270,16 +290,36 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
-def _next_record(path: Path, reader: Any, counter: list[int]) -> list[str] | None:
+def _next_record(path: Path, reader: Any, counter: list[int], start: int = 0) -> list[str] | None:
+    """The next record, or None at the end; a file-level error for broken CSV.
+
+    The csv module hands back a quoted field still open at the end of the file
+    as if it were closed, swallowing every later line into it. It only reads
+    past the last line while a field is still open (a record always ends at
+    its line's end otherwise), so a record returned after the end was reached
+    is exactly that case.
+    """
+    start = start or counter[0] + 1
     try:
-        return next(reader)
+        record = next(reader)
     except StopIteration:
         return None
     except csv.Error as exc:
-        raise ImportFileError(path, f"line {counter[0]}", f"unreadable CSV: {exc}") from exc
+        where = f"line {start}" if start == counter[0] else f"lines {start}-{counter[0]}"
+        raise ImportFileError(path, where, f"unreadable CSV: {exc}") from exc
+    if counter[1]:
+        raise ImportFileError(
+            path,
+            f"line {start}",
+            'a quoted field opened on this line is never closed (a " is missing): '
+            f"it would swallow lines {start}-{counter[0]}; nothing was imported",
+        )
+    return record
 
 
 def _parse_row(cols: _Columns, values: list[str], line: int, check: bool) -> sql.ImportRow | str:
+    if cols.exported:
+        values = [uncell(v) for v in values]
     if len(values) > len(cols.names):
         return f"{len(values)} fields but the header has {len(cols.names)}"
     raw_email = values[cols.email] if cols.email < len(values) else ""
@@ -308,6 +348,7 @@ class _Batch:
 
     rows: list[sql.ImportRow]
     rejects: list[Reject]
+    notices: list[Reject]  # rows kept, with a warning
     read: int  # data rows read, blank ones excluded
     duplicates: int  # rows merged into an earlier row of this batch
     position: int  # bytes of the file read so far
@@ -324,7 +365,7 @@ def _parse_batches(
 ) -> Iterator[_Batch]:
     """Parse and validate the data rows, ``size`` distinct addresses per batch."""
     rows: dict[str, sql.ImportRow] = {}
-    batch = _Batch([], [], 0, 0, 0)
+    batch = _Batch([], [], [], 0, 0, 0)
     while True:
         start = counter[0] + 1
         values = _next_record(path, reader, counter)
@@ -337,6 +378,8 @@ def _parse_batches(
         if isinstance(row, str):
             batch.rejects.append(Reject(start, row, values))
             continue
+        if needs_smtputf8(row.email):
+            batch.notices.append(Reject(start, SMTPUTF8_NOTICE.format(row.email), values))
         earlier = rows.get(row.email_hash)
         if earlier is not None:
             batch.duplicates += 1
@@ -347,7 +390,7 @@ def _parse_batches(
         if len(rows) >= size:
             batch.rows, batch.position = list(rows.values()), raw.tell()
             yield batch
-            rows, batch = {}, _Batch([], [], 0, 0, 0)
+            rows, batch = {}, _Batch([], [], [], 0, 0, 0)
     batch.rows, batch.position = list(rows.values()), raw.tell()
     yield batch
 
@@ -460,8 +503,8 @@ class _RejectWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = self._tmp.open("w", encoding="utf-8", newline="")
             self._writer = csv.writer(self._fh)
-            self._writer.writerow(["line", "reason", *self.header])
-        self._writer.writerow([reject.line, reject.reason, *reject.values])
+            self._writer.writerow(["line", "reason", *(cell(h) for h in self.header)])
+        self._writer.writerow([reject.line, cell(reject.reason), *(cell(v) for v in reject.values)])
 
     def finish(self) -> Path | None:
         if self._fh is None:

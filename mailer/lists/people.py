@@ -18,7 +18,7 @@ from mailer.db.models import MailingList, Subscriber, Subscription, Suppression,
 from mailer.db.models import SubscriptionStatus as Status
 from mailer.errors import ConflictError, MailerError, NotFoundError
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
-from mailer.lists.addresses import normalise_email
+from mailer.lists.addresses import needs_smtputf8, normalise_email
 from mailer.lists.optin import SubscribeOutcome, subscribe
 
 
@@ -83,10 +83,16 @@ def add(
             session, address, name=name, attributes=attributes, source="cli"
         )
         if not send_confirmation:
+            warning = (
+                f" (warning: only SMTPUTF8 could deliver to {address}, which mailer does not "
+                "use: sends will mark it failed)"
+                if needs_smtputf8(address)
+                else ""
+            )
             if current is not None and current.status == Status.ACTIVE:
-                return f"{address} is already active on {lst.slug} (details updated)"
+                return f"{address} is already active on {lst.slug} (details updated){warning}"
             store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "added by operator")
-            return f"{address} is now active on {lst.slug}"
+            return f"{address} is now active on {lst.slug}{warning}"
     outcome = subscribe(db, settings, list_slug, address, source="cli", double_opt_in=True)
     assert outcome is SubscribeOutcome.CONFIRMATION_SENT
     with db.session() as session:

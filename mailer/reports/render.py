@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from mailer.csvcells import cell
 from mailer.reports import ROWS, ListReport, SendReport
 
 TRACKED = ("opened", "clicked")
@@ -106,7 +107,7 @@ def recipients_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=RECIPIENT_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(row.get(k)) for k in RECIPIENT_FIELDS})
+        writer.writerow({k: cell(_cell(row.get(k))) for k in RECIPIENT_FIELDS})
     return out.getvalue()
 
 
@@ -176,8 +177,8 @@ def list_csv(report: ListReport) -> str:
         writer.writerow(
             [
                 r.send_id,
-                r.issue,
-                r.status,
+                cell(r.issue),
+                cell(r.status),
                 *[r.counts.get(n, 0) for n in names],
                 f"{r.bounce_rate:.6f}",
                 f"{r.complaint_rate:.6f}",

@@ -278,3 +278,50 @@ def test_byte_order_marks_are_accepted(write_issue: WriteIssue, settings: Settin
     (folder / "issue.toml").write_bytes(b"\xef\xbb\xbf" + toml.encode("utf-8"))
     issue = load_issue(folder, settings)
     assert issue.features()[0].body == "From a BOM file."
+
+
+@pytest.mark.parametrize(
+    "brk",
+    [
+        "\\r\\n",
+        "\\n",
+        "\\r",
+        "\\u2028",
+        "\\u2029",
+        "\\u0085",
+        "\\u000b",
+        "\\f",
+        "\\u001c",
+        "\\u001d",
+        "\\u001e",
+        "\\u0007",
+    ],
+)
+def test_line_breaks_and_controls_in_header_text_are_refused(
+    write_issue: WriteIssue, settings: Settings, brk: str
+) -> None:
+    # TOML escapes, so the file itself stays one line per key.
+    evil = f"Hi{brk}Bcc: x@evil.example"
+    text = (
+        MINIMAL.replace('preheader = "The week in brief."', f'preheader = "{evil}"')
+        .replace('name = "Test Letter"', f'name = "{evil}"\nfrom_name = "{evil}"')
+        .replace('title = "Weekly"', f'title = "{evil}"\nsubject = "{evil}"')
+    )
+    found = problems_of(write_issue(text), settings)
+    for path in ("title", "subject", "preheader", "newsletter.name", "newsletter.from_name"):
+        assert found[path].startswith("must be one line of text: holds a")
+        assert "at character 3" in found[path]
+
+
+def test_an_encoded_word_look_alike_subject_passes_check_as_text(
+    write_issue: WriteIssue, settings: Settings
+) -> None:
+    # Not refused: it is carried as literal text (see tests/deliver/test_deliver_mime.py).
+    folder = write_issue(
+        MINIMAL.replace(
+            'title = "Weekly"',
+            'title = "Weekly"\nsubject = "=?utf-8?q?A=0D=0ABcc:_x@evil.example?="',
+        )
+    )
+    assert check_issue(folder, settings) == []
+    assert load_issue(folder, settings).subject_line == "=?utf-8?q?A=0D=0ABcc:_x@evil.example?="

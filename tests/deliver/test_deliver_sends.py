@@ -281,3 +281,26 @@ def test_test_copies_record_nothing(settings: Settings, db: Database) -> None:
     assert msg["X-Mailer-Send-Id"] == "test"
     # Sending for real is still allowed: a test copy is not a send.
     sends.create_send(settings, db, issue(), "weekly")
+
+
+LOOK_ALIKE = "=?utf-8?q?A=0D=0ABcc:_x@evil.example?="
+
+
+def test_test_copies_carry_look_alikes_as_text_and_idn_in_a_labels(
+    settings: Settings, db: Database
+) -> None:
+    from mailer.db.models import MailingList
+
+    make_list(db, count=1)
+    with db.session() as session:
+        session.execute(update(MailingList).values(from_name=LOOK_ALIKE))
+    sends.send_test(settings, db, issue(subject=LOOK_ALIKE), "weekly", ["zoe@bücher.example"])
+    (path,) = sorted(settings.path(settings.delivery.outbox_dir).rglob("*.eml"))
+    data = path.read_bytes()
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert b"Bcc" not in head and b"=0D=0A" not in head
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert msg["Bcc"] is None
+    assert msg["Subject"] == "[TEST] " + LOOK_ALIKE
+    assert msg["From"].addresses[0].addr_spec == "news@weekly.example.org"
+    assert msg["To"].addresses[0].addr_spec == "zoe@xn--bcher-kva.example"

@@ -169,3 +169,20 @@ def test_export_active_is_who_a_send_freezes(mailer_cli, lists_db: Database) -> 
         frozen = sorted(s.scalars(select(Recipient.email).where(Recipient.send_id == send.id)))
     exported = sorted(row["email"] for row in _export(mailer_cli, "--status", "active"))
     assert exported == frozen == ["a@example.org", "d@example.org"]
+
+
+def test_add_refuses_names_that_cannot_be_headers(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
+    for name, message in [
+        (
+            "Ann\nBcc: x@evil.example",
+            "the name must be one line of text: holds a line break (U+000A)",
+        ),
+        ("Ann\u2028Bcc", "holds a line break (U+2028)"),
+        ("Ann\x07", "holds a control character (U+0007)"),
+        ("A" * 3000, "the name is longer than 200 characters"),
+    ]:
+        r = mailer_cli("subscribers", "add", "ann@example.org", "--list", "weekly", "--name", name)
+        assert r.exit_code == 1, r.output
+        assert r.output.startswith("Error: ") and message in r.output
+        assert len(r.output.strip().splitlines()) == 1
+    assert mailer_cli("subscribers", "show", "ann@example.org").exit_code == 1

@@ -132,3 +132,40 @@ def test_cli_sync_prints_every_problem(mailer_cli, db: Database, lists_dir: Path
     assert "Error: " in result.output
     assert "weekly.toml: from_email: required field is missing" in result.output
     assert "weekly.toml: postal_address: required field is missing" in result.output
+
+
+@pytest.mark.parametrize(
+    "brk",
+    [
+        "\\n",
+        "\\r",
+        "\\u2028",
+        "\\u2029",
+        "\\u0085",
+        "\\u000b",
+        "\\f",
+        "\\u001c",
+        "\\u001d",
+        "\\u001e",
+        "\\u0000",
+    ],
+)
+def test_header_fields_must_be_one_line(
+    db: Database, settings: Settings, lists_dir: Path, brk: str
+) -> None:
+    evil = f"Hi{brk}Bcc: x@evil.example"
+    path = lists_dir / "weekly.toml"
+    path.write_text(
+        WEEKLY.replace('name = "Weekly Briefing"', f'name = "{evil}"')
+        .replace('from_name = "The Editors"', f'from_name = "{evil}"')
+        .replace('reply_to = "reply@example.org"', f'reply_to = "r{brk}@example.org"')
+        .replace('from_email = "editors@example.org"', f'from_email = "e{brk}@example.org"'),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationError) as err:
+        sync_lists(db, settings)
+    found = {p.path: p.message for p in err.value.problems if p.file == str(path)}
+    assert set(found) == {"name", "from_name", "from_email", "reply_to"}
+    assert all(m.startswith("must be one line of text: holds a") for m in found.values())
+    with db.session() as s:
+        assert store.all_lists(s) == []

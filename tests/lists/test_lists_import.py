@@ -99,20 +99,18 @@ def test_bad_rows_reported_with_line_and_reason_good_rows_kept(
     assert [(r.line, r.reason.split(":")[0]) for r in seen] == [
         (3, "'not-an-address' is not a valid email address"),
         (4, "the email is empty"),
+        (5, "the name must be one line of text"),  # it goes into the To header
         (7, "3 fields but the header has 2"),
         (10, "'bad@example.test' is not a valid email address"),
     ]
-    assert (report.rows, report.added, report.rejected) == (7, 3, 4)
-    assert set(_statuses(lists_db, "weekly")) == {
-        "ok1@example.org",
-        "ok2@example.org",
-        "multi@example.org",
-    }
+    assert (report.rows, report.added, report.rejected) == (7, 2, 5)
+    assert set(_statuses(lists_db, "weekly")) == {"ok1@example.org", "ok2@example.org"}
     with rejects.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["line", "reason", "email", "name"]
-    assert [r[0] for r in rows[1:]] == ["3", "4", "7", "10"]
-    assert rows[3][2:] == ["extra@example.org", "Four", "surplus"]
+    assert [r[0] for r in rows[1:]] == ["3", "4", "5", "7", "10"]
+    assert rows[3][2:] == ["multi@example.org", "Multi\nLine"]
+    assert rows[4][2:] == ["extra@example.org", "Four", "surplus"]
 
 
 def test_reimport_changes_nothing(lists_db: Database, settings: Settings, tmp_path: Path) -> None:
@@ -206,6 +204,16 @@ BAD_FILES: dict[str, tuple[bytes, str]] = {
         "line 3: longer than 1,000,000 bytes",
     ),
     "duplicate column": (b"email,name,Name\na@example.org,A,B\n", "column 'Name' appears twice"),
+    # Once "1 rows read, added 1": the later rows vanished into a1's name.
+    "unclosed quote": (
+        b'email,name\na1@example.org,"Unclosed\nb2@example.org,B\nc3@example.org,C\n',
+        "line 2: a quoted field opened on this line is never closed",
+    ),
+    "unclosed quote without a final newline": (
+        b'email,name\nok@example.org,Ok\n"a1@example.org,A',
+        "line 3: a quoted field opened on this line is never closed",
+    ),
+    "unclosed quote in the header": (b'email,"name\na@example.org,A\n', "line 1: a quoted"),
 }
 
 
@@ -285,3 +293,136 @@ def test_interrupted_import_rolls_back_and_stops_the_parser(
         import_csv(lists_db, settings, path, "weekly", batch_rows=500, on_reject=interrupt)
     assert _statuses(lists_db, "weekly") == {}
     assert not [t for t in threading.enumerate() if t.name == "csv-parser"]
+
+
+def test_closed_multi_line_field_at_the_end_without_newline_is_fine(
+    lists_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "m.csv", 'email,note\nok@example.org,Ok\nz@example.org,"Multi\nLine"'
+    )
+    report = import_csv(lists_db, settings, path, "weekly")
+    assert (report.rows, report.added, report.rejected) == (2, 2, 0)
+    with lists_db.session() as s:
+        z = store.find_subscriber(s, "z@example.org")
+        assert z is not None and z.attributes == {"note": "Multi\nLine"}
+
+
+def test_rejects_name_physical_lines_after_multi_line_records(
+    lists_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    text = (
+        "email,city\n"
+        'a@example.org,"Gent\nOost\nVlaanderen"\n'  # lines 2-4
+        "\n"  # line 5
+        "bad,x\n"  # line 6
+        'b@example.org,"x\ny"\n'  # lines 7-8
+        "bad2,x\n"  # line 9
+    )
+    seen: list[Reject] = []
+    import_csv(
+        lists_db, settings, write_csv(tmp_path / "p.csv", text), "weekly", on_reject=seen.append
+    )
+    assert [r.line for r in seen] == [6, 9]
+
+
+def test_header_text_rules_for_names_and_addresses(
+    lists_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    text = (
+        "email,name\n"
+        "ok@example.org,Ok\n"
+        "ctl@example.org,Ann\u2028Bcc: x@evil.example\n"
+        "bell@example.org,Ann\x07\n"
+        "long@example.org," + "A" * 201 + "\n" + "a" * 65 + "@example.org,Long local\n"
+        "idn@bücher.example,Idn\n"
+        "zoë@example.org,Zoë\n"
+    )
+    seen: list[Reject] = []
+    notices: list[Reject] = []
+    report = import_csv(
+        lists_db,
+        settings,
+        write_csv(tmp_path / "n.csv", text),
+        "weekly",
+        on_reject=seen.append,
+        on_notice=notices.append,
+    )
+    assert [(r.line, r.reason) for r in seen[:3]] == [
+        (3, "the name must be one line of text: holds a line break (U+2028) at character 4"),
+        (4, "the name must be one line of text: holds a control character (U+0007) at character 4"),
+        (5, "the name is longer than 200 characters"),
+    ]
+    assert seen[3].line == 6 and "65 bytes long, more than 64" in seen[3].reason
+    assert len(seen) == 4
+    # Kept, and flagged now rather than discovered at send time.
+    assert [(n.line, n.reason.split(":")[0]) for n in notices] == [(8, "warning")]
+    assert "zoë@example.org" in notices[0].reason and "SMTPUTF8" in notices[0].reason
+    assert report.smtputf8 == 1
+    assert "1 need SMTPUTF8" in report.summary()
+    assert set(_statuses(lists_db, "weekly")) == {
+        "ok@example.org",
+        "idn@bücher.example",
+        "zoë@example.org",
+    }
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","x")',
+    "+1+2",
+    "-3",
+    "@SUM(A1)",
+    "\tTab",
+    "'=quoted",
+    "plain",
+]
+
+
+def test_exports_neutralise_formulas_and_reimport_them_exactly(
+    lists_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    from mailer.lists.exporter import export_csv
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "name", "note"])
+    for i, value in enumerate(FORMULAS):
+        writer.writerow([f"p{i}@example.org", value, value])
+    writer.writerow(["=x@example.org", "Eq", ""])
+    import_csv(lists_db, settings, write_csv(tmp_path / "f.csv", out.getvalue()), "weekly")
+    exported = io.StringIO()
+    export_csv(lists_db, "weekly", exported)
+    rows = list(csv.DictReader(io.StringIO(exported.getvalue())))
+    by_email = {r["email"]: r for r in rows}
+    for row in rows:
+        for key, value in row.items():
+            assert value[:1] not in ("=", "+", "-", "@", "\t", "\r"), (key, value)
+    assert by_email["'=x@example.org"]["name"] == "Eq"
+    assert by_email["p0@example.org"]["name"] == "'" + FORMULAS[0]
+    assert by_email["p5@example.org"]["note"] == "''=quoted"
+    assert by_email["p6@example.org"]["name"] == "plain"
+    # An export imported again gives back exactly what was stored.
+    report = import_csv(
+        lists_db, settings, write_csv(tmp_path / "e.csv", exported.getvalue()), "daily"
+    )
+    assert report.added == len(FORMULAS) + 1 and report.rejected == 0
+    with lists_db.session() as s:
+        for i, value in enumerate(FORMULAS):
+            person = store.find_subscriber(s, f"p{i}@example.org")
+            assert person is not None
+            assert (person.name, person.attributes.get("note")) == (value.strip(), value.strip())
+        assert store.find_subscriber(s, "=x@example.org") is not None
+
+
+def test_rejects_file_neutralises_formulas(
+    lists_db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    rejects = tmp_path / "rejects.csv"
+    text = "email,name\n=cmd|' /C calc'!A0,=HYPERLINK(1)\n"
+    import_csv(
+        lists_db, settings, write_csv(tmp_path / "r.csv", text), "weekly", rejects_path=rejects
+    )
+    with rejects.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[1][2:] == ["'=cmd|' /C calc'!A0", "'=HYPERLINK(1)"]
+    assert rows[1][1][:1] not in ("=", "+", "-", "@")

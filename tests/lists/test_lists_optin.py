@@ -202,3 +202,29 @@ def test_failed_send_can_be_retried_at_once(
     monkeypatch.undo()
     subscribe(lists_db, settings, "weekly", ADDR)
     assert len(_sent(outbox)) == 1
+
+
+def test_confirmation_mail_carries_look_alike_names_as_text(
+    lists_db: Database, settings: Settings, outbox: Path
+) -> None:
+    from sqlalchemy import update
+
+    from mailer.db.models import MailingList
+
+    evil = "=?utf-8?q?A=0D=0ABcc:_x@evil.example?="
+    with lists_db.session() as session:
+        session.execute(
+            update(MailingList)
+            .where(MailingList.slug == "weekly")
+            .values(name=evil, from_name=evil)
+        )
+    subscribe(lists_db, settings, "weekly", "reader@bücher.example")
+    (mail,) = _sent(outbox)
+    data = mail.read_bytes()
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert b"Bcc" not in head and b"=0D=0A" not in head
+    msg = message_from_bytes(data, policy=policy.default)
+    assert msg["Bcc"] is None
+    assert evil in msg["Subject"]
+    assert msg["To"] == "reader@xn--bcher-kva.example"
+    assert "".join(msg["From"].addresses[0].display_name.split()) == evil
