@@ -194,3 +194,24 @@ def test_recipients_carry_their_latest_feedback(db: Database) -> None:
     assert row["feedback"] == "4.4.7 expired"
     (sent_row, _) = reports.recipients_for(db, send_id, "sent")
     assert sent_row["feedback"] is None
+
+
+def test_recipient_csv_cells_cannot_become_formulas() -> None:
+    from mailer.reports import render
+
+    rows = [
+        {"email": "=cmd@example.org", "status": "failed", "error": "-ERR =1+1", "feedback": "@x"},
+        {"email": "ok@example.org", "status": "failed", "error": "+4 tries", "feedback": "\tTab"},
+        {"email": "fine@example.org", "status": "sent", "error": "", "feedback": "plain"},
+    ]
+    parsed = list(csv.DictReader(io.StringIO(render.recipients_csv(rows))))
+    for row in parsed:
+        for value in row.values():
+            assert value[:1] not in ("=", "+", "-", "@", "\t", "\r")
+    assert [r["email"] for r in parsed] == [
+        "'=cmd@example.org",
+        "ok@example.org",
+        "fine@example.org",
+    ]
+    assert [r["error"] for r in parsed] == ["'-ERR =1+1", "'+4 tries", ""]
+    assert [r["feedback"] for r in parsed] == ["'@x", "'\tTab", "plain"]
