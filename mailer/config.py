@@ -138,10 +138,26 @@ class EventSettings(Section):
         default_factory=list, description="SNS topics whose messages the webhook accepts."
     )
     cert_url_pattern: str = Field(
-        r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$",
+        r"^sns\.[a-z]{2}(-[a-z]+)+-[0-9]+\.amazonaws\.com(\.cn)?$",
         description=(
-            "Allowed host[:port] of SigningCertURL and SubscribeURL (https and the "
-            "/SimpleNotificationService-*.pem path are always required). Change only for tests."
+            "Allowed host[:port] of SigningCertURL and SubscribeURL: sns.<region>.amazonaws.com"
+            "(.cn) with region syntax (https and the /SimpleNotificationService-*.pem path are "
+            "always required). Change only for tests."
+        ),
+    )
+    max_message_age_seconds: int = Field(
+        3600,
+        ge=0,
+        description=(
+            "The webhook refuses SNS messages whose Timestamp is older than this (replays); "
+            "0 turns the check off."
+        ),
+    )
+    sqs_verify_signatures: bool = Field(
+        True,
+        description=(
+            "The SQS poller verifies the SNS signature of every message, as the webhook does; "
+            "turn off only for raw message delivery (which carries no signature)."
         ),
     )
     soft_bounce_limit: int = Field(

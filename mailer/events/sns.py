@@ -3,10 +3,12 @@
 A message is trusted only when its RSA signature verifies against the
 certificate at ``SigningCertURL``, and that URL is checked *before* anything
 is fetched: https, a host matching ``events.cert_url_pattern`` (by default
-``sns.<region>.amazonaws.com``), no user info, query or fragment, and the
+``sns.<region>.amazonaws.com(.cn)`` where the region has region syntax, such
+as ``eu-west-1``), no user info, query or fragment, and the
 ``/SimpleNotificationService-….pem`` path SNS uses. django-ses accepted any
 ``*.amazonaws.com`` host (CVE-2023-33185), so anyone could host a certificate
-in an S3 bucket and sign forged bounces; the host check here is exact.
+in an S3 bucket and sign forged bounces; a looser ``sns.[a-z0-9-]+`` still let
+``sns.s3.amazonaws.com`` (an S3 bucket named "sns") through.
 
 The string to sign is built as AWS documents it: for a Notification the
 fields Message, MessageId, Subject (only if present), Timestamp, TopicArn,
@@ -24,6 +26,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -239,6 +242,29 @@ def verify(msg: SnsMessage, host_pattern: str, certs: CertificateCache) -> None:
         key.verify(signature, string_to_sign(msg), padding.PKCS1v15(), algorithm())
     except InvalidSignature as exc:
         raise Refused("SNS signature does not verify", 403) from exc
+
+
+def check_age(msg: SnsMessage, max_age_seconds: int, now: datetime | None = None) -> None:
+    """Refuse a message whose ``Timestamp`` is older than ``max_age_seconds`` (0: no limit).
+
+    A signed message stays validly signed forever; the age limit is what
+    keeps a captured one from being replayed later.
+    """
+    try:
+        stamp = datetime.fromisoformat(msg["Timestamp"])
+    except ValueError as exc:
+        raise Refused(f"SNS Timestamp {msg['Timestamp'][:40]!r} is not a timestamp", 400) from exc
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    if not max_age_seconds:
+        return
+    age = ((now or utcnow()) - stamp).total_seconds()
+    if age > max_age_seconds:
+        raise Refused(
+            f"SNS message of {msg['Timestamp']} is {age:.0f} s old, more than "
+            f"events.max_message_age_seconds ({max_age_seconds}): refused as a possible replay",
+            403,
+        )
 
 
 def confirm_subscription(url: str, host_pattern: str, get: Fetcher | None = None) -> None:

@@ -7,10 +7,18 @@ JSON itself; both parse. Bodies that are not SES feedback are stored as
 ingested in one transaction and deleted only after that transaction commits;
 if the database fails, nothing is deleted and SQS redelivers after the
 visibility timeout (dedupe keys make the retry harmless).
+
+Whoever can write to the queue could otherwise forge feedback, so by default
+(``events.sqs_verify_signatures``) every body must be an SNS envelope whose
+signature verifies with the webhook's verifier; a body that is not is stored
+as an ``unknown`` event (never acted on) and deleted. Unlike the webhook, no
+age limit applies: a queue legitimately holds messages for days while no
+poller runs.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -19,9 +27,10 @@ from typing import Any
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.errors import EventError
+from mailer.events import sns
 from mailer.events.aws import client
 from mailer.events.ingest import ingest
-from mailer.events.parse import FeedbackEvent, parse_message
+from mailer.events.parse import FeedbackEvent, is_sns_envelope, parse_message, unknown_event
 from mailer.events.policy import IngestResult
 
 log = logging.getLogger(__name__)
@@ -53,8 +62,14 @@ def poll_once(
     *,
     wait_seconds: int = 20,
     max_messages: int = 10,
+    certs: sns.CertificateCache | None = None,
 ) -> PollResult:
-    """Receive one batch (long poll), ingest it, then delete it from the queue."""
+    """Receive one batch (long poll), ingest it, then delete it from the queue.
+
+    With ``events.sqs_verify_signatures`` (the default) a body counts only if it
+    is an SNS message whose signature verifies (``certs`` defaults to the
+    process-wide certificate cache); anything else is stored as ``unknown``.
+    """
     url = _queue_url(settings)
     sqs = sqs or client(settings, "sqs")
     resp = sqs.receive_message(
@@ -67,8 +82,17 @@ def poll_once(
     if not messages:
         return result
     events: list[FeedbackEvent] = []
+    verify = settings.events.sqs_verify_signatures
     for m in messages:
-        events.extend(parse_message(m.get("Body", ""), "sqs", m.get("MessageId", "")))
+        body, message_id = m.get("Body", ""), m.get("MessageId", "")
+        refused = _unverified(body, settings, certs or sns.default_cache()) if verify else None
+        if refused is not None:
+            # Kept for audit and deleted, like any other body that is not feedback:
+            # left on the queue it would only come back.
+            log.warning("SQS message %s refused: %s", message_id, refused)
+            events.append(unknown_event(body, message_id, "sqs", f"refused: {refused}"))
+            continue
+        events.extend(parse_message(body, "sqs", message_id))
     result.ingest = ingest(db, settings, events)  # committed when this returns
     entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
     deleted = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
@@ -79,6 +103,24 @@ def poll_once(
     return result
 
 
+def _unverified(body: str, settings: Settings, certs: sns.CertificateCache) -> str | None:
+    """Why ``body`` is not a verified SNS message, or None when it is."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return "not JSON, so not a signed SNS message"
+    if not is_sns_envelope(data):
+        return (
+            "not an SNS envelope, so its signature cannot be verified (raw message delivery "
+            "needs events.sqs_verify_signatures = false)"
+        )
+    try:
+        sns.verify(sns.parse_message(data), settings.events.cert_url_pattern, certs)
+    except sns.Refused as exc:
+        return exc.message
+    return None
+
+
 def poll(
     db: Database,
     settings: Settings,
@@ -87,6 +129,7 @@ def poll(
     once: bool = False,
     wait_seconds: int = 20,
     sqs: Any | None = None,
+    certs: sns.CertificateCache | None = None,
 ) -> PollResult:
     """Poll until ``stop`` is set (or, with ``once``, until the queue is empty)."""
     sqs = sqs or client(settings, "sqs")
@@ -95,7 +138,7 @@ def poll(
     backoff = 1.0
     while not stop.is_set():
         try:
-            batch = poll_once(db, settings, sqs, wait_seconds=wait_seconds)
+            batch = poll_once(db, settings, sqs, wait_seconds=wait_seconds, certs=certs)
         except EventError:
             raise  # configuration: retrying cannot help
         except Exception:

@@ -1,9 +1,10 @@
 """The SNS HTTPS endpoint, as a plain function the web app mounts.
 
 Order matters: size, JSON and fields are checked first (400), then the topic
-allow-list and the certificate URL (403) before anything is fetched, then the
-signature (403). Only a verified message reaches the database or makes an
-outgoing request, so a forged or broken request changes nothing.
+allow-list, the message's age (``events.max_message_age_seconds``) and the
+certificate URL (403) before anything is fetched, then the signature (403).
+Only a verified message reaches the database or makes an outgoing request, so
+a forged or broken request changes nothing.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def _handle(
         raise sns.Refused("x-amz-sns-message-type header disagrees with the body", 400)
     if msg["TopicArn"] not in cfg.topic_arns:
         raise sns.Refused(f"topic {msg['TopicArn']!r} is not in events.topic_arns", 403)
+    # Before the certificate is fetched: a replayed message costs no request.
+    sns.check_age(msg, cfg.max_message_age_seconds)
     if msg.type != sns.NOTIFICATION:
         # Checked before the certificate is fetched: no request to a host we would not confirm.
         sns.check_url(msg["SubscribeURL"], cfg.cert_url_pattern, cert=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,6 +32,12 @@ def make_key_and_cert(hostname: str = "sns.amazonaws.com") -> tuple[rsa.RSAPriva
 KEY, CERT_PEM = make_key_and_cert()
 
 
+def now_stamp(ago: float = 0.0) -> str:
+    """An SNS Timestamp ``ago`` seconds before now (SNS signs the time it sent)."""
+    when = datetime.now(UTC) - timedelta(seconds=ago)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
 def sign(fields: dict[str, Any], key: rsa.RSAPrivateKey = KEY) -> dict[str, Any]:
     """Add Signature to ``fields`` the way SNS does for its SignatureVersion."""
     algorithm = hashes.SHA1() if fields["SignatureVersion"] == "1" else hashes.SHA256()
@@ -49,13 +56,14 @@ def notification(
     cert_url: str = CERT_URL,
     subject: str | None = "Amazon SES Email Event Notification",
     message_id: str | None = None,
+    timestamp: str | None = None,
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "Type": "Notification",
         "MessageId": message_id or str(uuid.uuid4()),
         "TopicArn": topic,
         "Message": message if isinstance(message, str) else json.dumps(message),
-        "Timestamp": "2026-11-02T09:15:05.655Z",
+        "Timestamp": timestamp or now_stamp(),
         "SignatureVersion": version,
         "SigningCertURL": cert_url,
         "UnsubscribeURL": f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={TOPIC}:c9135db0",
@@ -81,7 +89,7 @@ def confirmation(
             "Message": f"You have chosen to subscribe to the topic {topic}.\n"
             "To confirm the subscription, visit the SubscribeURL included in this message.",
             "SubscribeURL": subscribe_url,
-            "Timestamp": "2026-11-02T08:45:04.751Z",
+            "Timestamp": now_stamp(),
             "SignatureVersion": version,
             "SigningCertURL": CERT_URL,
         }

@@ -18,6 +18,7 @@ from snskit import (
     headers_for,
     make_key_and_cert,
     notification,
+    now_stamp,
     sign,
 )
 
@@ -160,6 +161,15 @@ BAD_CERT_URLS = [
     "https:///SimpleNotificationService-abc.pem",
     "file:///etc/ssl/SimpleNotificationService-abc.pem",
     "https://127.0.0.1/SimpleNotificationService-abc.pem",
+    # S3 endpoints: a bucket named "sns" would serve a certificate from these.
+    "https://sns.s3.amazonaws.com/SimpleNotificationService-abc.pem",
+    "https://sns.s3-accelerate.amazonaws.com/SimpleNotificationService-abc.pem",
+    "https://sns.s3-external-1.amazonaws.com/SimpleNotificationService-abc.pem",
+    "https://sns.s3.dualstack.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem",
+    "https://sns.us-east-1.s3.amazonaws.com/SimpleNotificationService-abc.pem",
+    "https://sns.s3-website-us-east-1.amazonaws.com/SimpleNotificationService-abc.pem",
+    "https://sns.execute-api.amazonaws.com/SimpleNotificationService-abc.pem",
+    "https://sns.amazonaws.com/SimpleNotificationService-abc.pem",
 ]
 
 
@@ -179,6 +189,9 @@ def test_real_sns_certificate_urls_pass_the_check() -> None:
         CERT_URL,
         "https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem",
         "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-3250158c6506d40628c4.pem",
+        "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-abc.pem",
+        "https://sns.ap-southeast-2.amazonaws.com/SimpleNotificationService-abc.pem",
+        "https://sns.il-central-1.amazonaws.com/SimpleNotificationService-abc.pem",
     ):
         assert sns.check_url(url, pattern, cert=True) == url
 
@@ -351,6 +364,7 @@ def test_shared_aws_envelopes_are_refused_as_unverifiable(  # type: ignore[no-un
     for name in ("sns-http-notification.json", "sns-to-sqs-body-raw-delivery-disabled.json"):
         doc = json.loads((SHARED / name).read_text())
         settings.events.topic_arns = [doc["TopicArn"]]  # get past the allow-list to the signature
+        settings.events.max_message_age_seconds = 0  # and past the age limit (they are old)
         assert "signature" in _refused(world, hook, doc, 403).lower()
     # The placeholder "EXAMPLE..." signature fails as base64 before any fetch; the
     # full-length one reaches the certificate, which does not verify it.
@@ -361,3 +375,24 @@ def test_shared_aws_envelopes_are_refused_as_unverifiable(  # type: ignore[no-un
 @pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 50_000])
 def test_deeply_nested_json_is_refused_not_a_crash(world: World, hook, body: bytes) -> None:  # type: ignore[no-untyped-def]
     _refused(world, hook, body, 400)
+
+
+def test_old_message_is_refused_as_a_replay_before_fetching(  # type: ignore[no-untyped-def]
+    world: World, hook, net: FakeNetwork, settings: Settings
+) -> None:
+    old = notification(payload("event-complaint.json"), timestamp=now_stamp(ago=3601))
+    assert "events.max_message_age_seconds (3600)" in _refused(world, hook, old, 403)
+    assert net.fetched == []
+    # A signed, fresh-enough message still counts; the age limit is configurable.
+    recent = notification(payload("event-complaint.json"), timestamp=now_stamp(ago=3500))
+    assert hook(recent)[0] == 200
+    settings.events.max_message_age_seconds = 60
+    late = notification(payload("event-delivery.json"), timestamp=now_stamp(ago=120))
+    assert "(60)" in _refused(world, hook, late, 403)
+
+
+@SQLITE_ONLY
+def test_unparseable_timestamp_is_refused(world: World, hook, net: FakeNetwork) -> None:  # type: ignore[no-untyped-def]
+    doc = notification(payload("event-complaint.json"), timestamp="yesterday")
+    assert "not a timestamp" in _refused(world, hook, doc, 400)
+    assert net.fetched == []
