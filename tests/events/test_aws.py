@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from eventkit import World, payload
+from snskit import FakeNetwork, notification
 
 from mailer.config import Settings
 from mailer.events import ses
@@ -38,6 +39,9 @@ def aws(moto_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> S
     settings.ses.configuration_set = f"cs{uuid.uuid4().hex[:10]}"
     settings.events.sns_endpoint_url = moto_url
     settings.events.sqs_endpoint_url = moto_url
+    # moto signs what SNS publishes with a placeholder signature; the tests of
+    # verification sign with the test certificate kit and turn this back on.
+    settings.events.sqs_verify_signatures = False
     return settings
 
 
@@ -445,3 +449,54 @@ def test_worker_keeps_delivering_when_feedback_polling_fails(
     stats = Worker(aws, world.db, transport=NullTransport()).run(once=True)
     assert stats.feedback_messages == 0
     assert "polling SES feedback from SQS failed; delivery goes on" in caplog.text
+
+
+def test_poller_acts_only_on_verified_sns_messages(world: World, aws: Settings) -> None:
+    from sqlalchemy import select
+
+    from mailer.db.models import Event
+    from mailer.events import sns
+
+    result = run_setup(aws, exists=False)
+    aws.events.sqs_queue_url = result.queue_url
+    aws.events.sqs_verify_signatures = True
+    sqs = client(aws, "sqs")
+
+    def put(doc: Any) -> None:
+        sqs.send_message(QueueUrl=result.queue_url, MessageBody=json.dumps(doc))
+
+    put(notification(payload("event-complaint.json")))  # carol: signed, counts
+    tampered = notification(payload("event-delivery.json"))
+    tampered["Message"] = json.dumps(payload("event-bounce-permanent.json"))  # alice
+    put(tampered)
+    s3_cert = "https://sns.s3.amazonaws.com/SimpleNotificationService-abc.pem"
+    put(notification(payload("event-open.json"), cert_url=s3_cert))  # dave
+    put(payload("notification-bounce-multi.json"))  # grace: raw SES JSON, unsigned
+    _publish(aws, result.topic_arn, "event-bounce-permanent.json")  # moto's placeholder signature
+    net = FakeNetwork()
+    got = poller.poll(
+        world.db, aws, once=True, wait_seconds=1, certs=sns.CertificateCache(fetcher=net.fetch)
+    )
+    assert (got.received, got.deleted) == (5, 5)
+    assert world.recipient("carol").complained_at is not None
+    assert world.recipient("alice").bounce_type is None
+    assert world.recipient("dave").opens == 0
+    assert world.recipient("grace").bounce_type is None
+    with world.db.session() as s:
+        details = sorted(
+            e.detail for e in s.scalars(select(Event).where(Event.event_type == "unknown"))
+        )
+    assert len(details) == 4 and all(d.startswith("refused: ") for d in details)
+    assert any("signature does not verify" in d for d in details)
+    assert any("not an Amazon SNS host" in d for d in details)
+    assert any(
+        "raw message delivery needs events.sqs_verify_signatures = false" in d for d in details
+    )
+    # The S3-hosted certificate was never fetched.
+    assert s3_cert not in net.fetched
+    assert _queue_depth(aws, result.queue_url) == 0
+
+
+def test_verification_is_on_by_default() -> None:
+    assert Settings().events.sqs_verify_signatures is True
+    assert Settings().events.max_message_age_seconds == 3600
