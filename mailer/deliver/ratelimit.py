@@ -9,10 +9,17 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    """Allows ``rate`` acquisitions per second on average, bursts up to ``burst``.
+    """Allows ``rate`` acquisitions per second, bursts up to ``burst`` (default: none).
 
     Each caller reserves its token under the lock and sleeps outside it, so
     threads queue up fairly and the lock is held for microseconds.
+
+    With the default ``burst`` of one token, acquisitions are spaced at least
+    ``1 / rate`` apart, so no window of one second ever holds more than
+    ``rate`` of them, idle spells included. (A bucket as deep as the rate
+    saved up a second's worth while idle and spent it at once on top of the
+    paced flow: up to twice the rate within one second, which is what made SES
+    throttle.)
     """
 
     def __init__(
@@ -25,7 +32,7 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.capacity = burst if burst is not None else 1.0
         self.tokens = 1.0  # no burst at start-up: the first second is paced too
         self._clock = clock
         self._sleep = sleep

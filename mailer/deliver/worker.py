@@ -26,6 +26,7 @@ from typing import IO
 from mailer.config import Settings
 from mailer.db import Database, utcnow
 from mailer.db import outbox as store
+from mailer.db.models import SendStatus
 from mailer.deliver.engine import Engine, ProgressCallback
 from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
@@ -191,8 +192,20 @@ class Worker:
                 if only_send is not None and send_id != only_send:
                     continue
                 with self.database.session() as session:
-                    if store.start_send(session, send_id, utcnow()) is not None:
+                    count = store.start_send(session, send_id, utcnow())
+                    if count is not None:
                         self.stats.started += 1
+                        # In the same transaction: no recipient can be claimed
+                        # before the check, so a refused send mails nobody.
+                        refusal = _refusal(engine.transport, count)
+                        if refusal:
+                            store.set_status(
+                                session,
+                                send_id,
+                                SendStatus.PAUSED,
+                                reason=refusal,
+                                only_from=[SendStatus.RUNNING],
+                            )
             with self.database.session() as session:
                 running = store.running_sends(session)
             if only_send is not None:
@@ -219,3 +232,9 @@ class Worker:
                 return
             if handled == 0:
                 self.stop.wait(self.settings.delivery.poll_seconds)
+
+
+def _refusal(transport: Transport, recipients: int) -> str:
+    """Why ``transport`` cannot carry a send to ``recipients`` (e.g. SES's daily quota), or ""."""
+    refuse = getattr(transport, "refuse", None)
+    return (refuse(recipients) or "") if refuse is not None else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +167,13 @@ class FakeSes:
     throttle_first: int = 0
     by_recipient: dict[str, str] = field(default_factory=dict)
     max_send_rate: float = 50.0
+    max_24h: float = 1e6
+    sent_24h: float = 0.0
+    # Request numbers answered 500 *after* the message was accepted.
+    fail_after_accept: set[int] = field(default_factory=set)
+    # Accept this many, then answer every request that the daily quota is used up.
+    daily_quota: int | None = None
+    times: list[float] = field(default_factory=list)  # time.monotonic() of each request
     requests: list[dict[str, Any]] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -174,6 +182,7 @@ class FakeSes:
     def answer(self, body: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
         with self.lock:
             self.requests.append(body)
+            self.times.append(time.monotonic())
             n = len(self.requests)
             to = body.get("Destination", {}).get("ToAddresses", [""])[0]
             if n <= self.throttle_first:
@@ -182,10 +191,14 @@ class FakeSes:
                     "TooManyRequestsException",
                     {"message": "Maximum sending rate exceeded."},
                 )
+            if self.daily_quota is not None and len(self.accepted) >= self.daily_quota:
+                return 400, "LimitExceededException", {"message": "Daily message quota exceeded."}
             code = self.by_recipient.get(to)
             if code:
                 return 400, code, {"message": f"{code} for {to}"}
             self.accepted.append(to)
+            if n in self.fail_after_accept:
+                return 500, "InternalFailure", {"message": "We encountered an internal error."}
             return 200, "", {"MessageId": f"fake-{n:06d}"}
 
 
@@ -209,7 +222,11 @@ def start_fake_ses(fake: FakeSes) -> Any:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
-            quota = {"MaxSendRate": fake.max_send_rate, "Max24HourSend": 1e6, "SentLast24Hours": 0}
+            quota = {
+                "MaxSendRate": fake.max_send_rate,
+                "Max24HourSend": fake.max_24h,
+                "SentLast24Hours": fake.sent_24h,
+            }
             self._reply(200, "", {"SendQuota": quota, "SendingEnabled": True})
 
         def do_POST(self) -> None:

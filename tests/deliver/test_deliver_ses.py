@@ -193,3 +193,124 @@ def test_token_bucket_never_exceeds_its_rate() -> None:
     for i in range(len(times)):
         window = [t for t in times if times[i] <= t < times[i] + 1.0]
         assert len(window) <= 10
+
+
+@pytest.mark.parametrize("rate", [1.0, 10.0, 50.0, 3.7])
+def test_token_bucket_never_bursts_after_idle_spells(rate: float) -> None:
+    """The injected clock makes this exact: no second ever holds more than ``rate`` sends."""
+    import itertools
+    import math
+    import random
+
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    bucket = TokenBucket(rate, clock=lambda: now[0], sleep=sleep)
+    rng = random.Random(7)
+    times: list[float] = []
+    for _ in range(20):
+        # Idle for a while (the bucket would refill), then a rush of callers.
+        now[0] += rng.choice([0.0, 0.3, 1.0, 2.5, 10.0])
+        for _ in range(rng.randint(1, int(rate * 3) + 2)):
+            bucket.acquire()
+            times.append(now[0])
+    per_second = math.ceil(rate)
+    # Any run of per_second + 1 consecutive sends spans at least one second.
+    for i in range(len(times) - per_second):
+        assert times[i + per_second] - times[i] >= 1.0 - 1e-9
+    # And consecutive sends are at least 1/rate apart.
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 1 / rate - 1e-9
+
+
+def test_a_5xx_after_acceptance_is_uncertain_never_retried(
+    settings: Settings, db: Database
+) -> None:
+    settings.delivery.threads = 1
+    _, emails = make_list(db, count=6)
+    fake = FakeSes(fail_after_accept={2, 5})
+    server = start_fake_ses(fake)
+    try:
+        use_ses(settings, fake.url)
+        send_id, counts = deliver(settings, db, SesTransport(settings))
+    finally:
+        server.shutdown()
+    assert counts == {RS.SENT: 4, RS.UNCERTAIN: 2}
+    # Everyone reached SES once: no duplicates for the two whose answer was lost.
+    assert sorted(fake.accepted) == sorted(emails)
+    assert len(fake.requests) == 6
+    with db.session() as session:
+        uncertain = store.recipients_with_status(session, send_id, RS.UNCERTAIN)
+    assert {row[0] for row in uncertain} == {emails[1], emails[4]}
+    assert all("InternalFailure" in row[1] and "may have gone out" in row[1] for row in uncertain)
+
+
+def test_sustained_throttling_pauses_the_send_with_sess_reason(
+    settings: Settings, db: Database
+) -> None:
+    settings.delivery.threads = 4
+    make_list(db, count=12)
+    fake = FakeSes(throttle_first=10_000)
+    server = start_fake_ses(fake)
+    try:
+        use_ses(settings, fake.url)
+        transport = SesTransport(settings, backoff_base=0.001)
+        send_id, counts = deliver(settings, db, transport)
+    finally:
+        server.shutdown()
+    # Once 192 requests and every recipient `failed`; now a pause, nobody lost.
+    assert counts == {RS.QUEUED: 12}
+    assert len(fake.requests) <= transport.pause_after + settings.delivery.threads
+    with db.session() as session:
+        send = store.get_send(session, send_id)
+    assert send.status == SendStatus.PAUSED
+    assert "SES kept throttling" in send.status_reason
+    assert "Maximum sending rate exceeded" in send.status_reason
+
+
+def test_used_up_daily_quota_pauses_the_send_at_once(settings: Settings, db: Database) -> None:
+    settings.delivery.threads = 1
+    make_list(db, count=8)
+    fake = FakeSes(daily_quota=3)
+    server = start_fake_ses(fake)
+    try:
+        use_ses(settings, fake.url)
+        send_id, counts = deliver(settings, db, SesTransport(settings))
+    finally:
+        server.shutdown()
+    assert counts == {RS.SENT: 3, RS.QUEUED: 5}
+    assert len(fake.requests) == 4
+    with db.session() as session:
+        send = store.get_send(session, send_id)
+    assert send.status == SendStatus.PAUSED
+    assert "Daily message quota exceeded" in send.status_reason
+
+
+def test_a_send_the_daily_quota_cannot_carry_is_refused_with_the_numbers(
+    settings: Settings, db: Database
+) -> None:
+    make_list(db, count=30)
+    fake = FakeSes(max_24h=200, sent_24h=180)
+    server = start_fake_ses(fake)
+    try:
+        use_ses(settings, fake.url)
+        send_id, counts = deliver(settings, db, SesTransport(settings))
+        with db.session() as session:
+            send = store.get_send(session, send_id)
+        assert send.status == SendStatus.PAUSED
+        assert fake.requests == []  # nobody was mailed
+        assert counts == {RS.QUEUED: 30}
+        assert "30 recipients" in send.status_reason
+        assert "only 20 messages are left" in send.status_reason
+        assert "Max24HourSend 200 - SentLast24Hours 180" in send.status_reason
+        # A send that fits starts as usual.
+        fake.sent_24h = 0
+        make_list(db, slug="small", count=5)
+        small = sends.create_send(settings, db, ISSUE, "small")
+        Worker(settings, db, transport=SesTransport(settings)).run(only_send=small.id)
+        with db.session() as session:
+            assert store.get_send(session, small.id).status == SendStatus.DONE
+        assert len(fake.accepted) == 5
+    finally:
+        server.shutdown()

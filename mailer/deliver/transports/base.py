@@ -46,7 +46,12 @@ class SendingPaused(DeliveryError):
 
 
 class Transport(Protocol):
-    """Delivers messages. Implementations must be safe to call from several threads."""
+    """Delivers messages. Implementations must be safe to call from several threads.
+
+    A transport may also offer ``refuse(recipients: int) -> str | None``: the
+    worker asks it when a send starts and pauses the send, before anyone is
+    mailed, with the reason it gives (SES: a daily quota too small for it).
+    """
 
     name: str
 
