@@ -141,6 +141,21 @@ class IssueCache:
             lambda folder: compose_issue(load_issue(folder, self.settings), self.settings),
         )
 
+    def composed_for(self, slug: str, from_name: str, postal_address: str) -> Any:
+        """The ``ComposedIssue`` of ``slug`` as a list with this sender and address sends it."""
+        from mailer.compose import compose_issue
+
+        return self.get(
+            f"composed\0{from_name}\0{postal_address}",
+            slug,
+            lambda folder: compose_issue(
+                load_issue(folder, self.settings),
+                self.settings,
+                postal_address=postal_address or None,
+                from_name=from_name or None,
+            ),
+        )
+
     def web_pages(self, slug: str, max_age: float = 0.0) -> dict[str, str]:
         """The static web version of ``slug``: relative path -> HTML."""
         from mailer.compose import render_web_pages
