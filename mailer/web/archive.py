@@ -89,6 +89,7 @@ def _page(state: Any, slug: str, rest: str) -> tuple[str, str]:
         f"published:{slug}",
         PUBLIC_MAX_AGE,
         lambda: store.published_send_for(state.database, slug, state.settings.site.archive_list),
+        keep=False,
     )
     if send_id is None:
         raise NotFoundError(f"no published issue {slug!r}")

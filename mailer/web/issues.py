@@ -103,8 +103,14 @@ class IssueCache:
             self._data[key] = (stamp, now, value)
         return value
 
-    def remember(self, key: str, max_age: float, make: Callable[[], T]) -> T:
-        """``make()``, kept for ``max_age`` seconds (answers that may be a little stale)."""
+    def remember(
+        self, key: str, max_age: float, make: Callable[[], T], keep: bool = True
+    ) -> T:
+        """``make()``, kept for ``max_age`` seconds (answers that may be a little stale).
+
+        ``keep=False`` keeps only answers that are not None: misses for names
+        anyone can make up must not grow the cache.
+        """
         now = time.monotonic()
         with self._lock:
             hit = self._data.get(("remember", key))
@@ -112,8 +118,9 @@ class IssueCache:
             kept: T = hit[2]
             return kept
         value = make()
-        with self._lock:
-            self._data[("remember", key)] = ("", now, value)
+        if keep or value is not None:
+            with self._lock:
+                self._data[("remember", key)] = ("", now, value)
         return value
 
     def summary(self, slug: str) -> IssueSummary:
