@@ -103,9 +103,7 @@ class IssueCache:
             self._data[key] = (stamp, now, value)
         return value
 
-    def remember(
-        self, key: str, max_age: float, make: Callable[[], T], keep: bool = True
-    ) -> T:
+    def remember(self, key: str, max_age: float, make: Callable[[], T], keep: bool = True) -> T:
         """``make()``, kept for ``max_age`` seconds (answers that may be a little stale).
 
         ``keep=False`` keeps only answers that are not None: misses for names
