@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import email
 import itertools
-import shutil
 import re
+import shutil
 from datetime import datetime, timedelta
 from email import policy
 from html import unescape
