@@ -45,7 +45,7 @@ def _edit(folder: Path, old: str, new: str, name: str = "issue.toml") -> None:
 
 
 def test_archive_serves_the_sent_version_whatever_happens_to_the_files(
-    own_issues: Path, client: TestClient, app_db: Database, settings: Settings
+    own_issues: Path, db: Database, client: TestClient, app_db: Database, settings: Settings
 ) -> None:
     folder = own_issues / SAMPLE
     add_subscriber(app_db, "reader@example.org")
@@ -130,7 +130,7 @@ def test_expired_draft_link_is_refused(
 
 
 def test_scheduled_send_shows_what_changed_and_refreezes(
-    own_issues: Path, editor: TestClient, app_db: Database
+    own_issues: Path, db: Database, editor: TestClient, app_db: Database
 ) -> None:
     folder = own_issues / SAMPLE
     token = admin_csrf(editor, f"/admin/issues/{SAMPLE}")
@@ -207,7 +207,7 @@ def _recipients(db: Database, send_id: int, rows: list[tuple[datetime, datetime 
     [(timedelta(minutes=5), "minute"), (timedelta(hours=5), "hour"), (timedelta(days=5), "day")],
 )
 def test_chart_one_bucket_no_overlap_delivered_never_above_sent(
-    editor: TestClient, app_db: Database, settings: Settings, span: timedelta, unit: str
+    db: Database, editor: TestClient, app_db: Database, span: timedelta, unit: str
 ) -> None:
     from mailer.db import outbox
 
