@@ -211,7 +211,13 @@ async def schedule(request: Request) -> Response:
     except MailerError as exc:
         flash(request, f"Not scheduled: {exc.message}", "error")
         return RedirectResponse(f"/admin/issues/{slug}", status_code=303)
-    flash(request, f"Send #{send_id} {'started' if when == 'now' else 'scheduled'}.")
+    warnings = await state.run(sending.fit_warnings, state, slug, list_slug)
+    note = "".join(f" Warning: {w}." for w in warnings)
+    flash(
+        request,
+        f"Send #{send_id} {'started' if when == 'now' else 'scheduled'}.{note}",
+        "warning" if warnings else "ok",
+    )
     return RedirectResponse(f"/admin/sends/{send_id}", status_code=303)
 
 

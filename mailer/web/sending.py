@@ -76,6 +76,16 @@ def freeze_state(state: Any, send_id: int) -> dict[str, Any]:
     return out
 
 
+def fit_warnings(state: Any, slug: str, list_slug: str) -> list[str]:
+    """Where issue ``slug`` differs from list ``list_slug`` in language or newsletter name."""
+    from mailer.compose.fit import ListFacts, list_warnings
+
+    issue = state.issues.issue(slug)
+    sender = store.list_sender(state.database, list_slug)
+    facts = ListFacts(sender.slug, sender.name, sender.from_name, sender.language)
+    return list_warnings(issue.language, issue.newsletter.name, facts)
+
+
 def _first_list(state: Any) -> str:
     lists = store.public_lists(state.database)
     if not lists:

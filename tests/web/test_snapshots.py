@@ -148,6 +148,7 @@ def test_scheduled_send_shows_what_changed_and_refreezes(
     send_id = int(r.headers["location"].rsplit("/", 1)[1])
     page = editor.get(f"/admin/sends/{send_id}").text
     assert "Frozen " in page and 'data-changed="1"' not in page
+    assert "scheduled. Warning: the issue&#39;s newsletter name" in page  # said before it goes
     _edit(folder, 'subject = "AI to everything', 'subject = "Edited: AI to everything')
     _edit(folder, "traffic lights", "stop signs", "stories/traffic-lights-in-the-sky.md")
     preview = editor.get(f"/admin/issues/{SAMPLE}").text
