@@ -171,9 +171,66 @@ def _english_mjml(settings: Settings) -> str:
     return render(template_dir(settings), f"{name}/email.mjml.j2", issue.language, context)
 
 
+FREEZE_RUNS = 9
+
+
+def _freeze_ms(settings: Settings) -> tuple[float, int, int]:
+    """Median ms to freeze a send of the English sample (five stories) with its snapshot.
+
+    What `mailer send` does before any recipient is touched: load the issue,
+    compose the email for the list, render the web version (issue page and
+    one page per story), and store the send and its snapshot in SQLite.
+    Returns (median ms, stories, snapshot bytes).
+    """
+    from mailer.compose.snapshot import freeze_issue
+    from mailer.db import Database
+    from mailer.db import subscribers as store
+    from mailer.deliver.sends import create_send
+
+    folder = Path(tempfile.mkdtemp(prefix="mailer-bench-freeze-"))
+    db = Database(f"sqlite:///{folder / 'freeze.db'}")
+    try:
+        db.upgrade()
+        with db.session() as s:
+            store.upsert_list(
+                s,
+                "bench",
+                {"name": "Bench", "description": "", "from_name": "Bench",
+                 "from_email": "bench@example.org", "reply_to": "", "language": "en",
+                 "template": "default", "double_opt_in": False, "postal_address": "Street 1"},
+            )  # fmt: skip
+        times, stories, size = [], 0, 0
+        for _ in range(FREEZE_RUNS):
+            start = time.perf_counter()
+            issue = load_issue(ROOT / "issues" / ENGLISH, settings)
+            composed, snapshot = freeze_issue(
+                issue, settings, postal_address="Street 1", from_name="Bench"
+            )
+            create_send(settings, db, composed, "bench", again=True, snapshot=snapshot)
+            times.append((time.perf_counter() - start) * 1000)
+            stories = len(issue.stories())
+            size = sum(len(body.encode()) for body in snapshot.pages.values())
+        # The first run fills template and Markdown caches, as `mailer serve` has them.
+        return statistics.median(times[1:]), stories, size
+    finally:
+        db.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run(report: Report) -> None:
     config = ROOT / "config.toml"
     settings = load_settings(config, environ={})
+    freeze, stories, size = _freeze_ms(settings)
+    report.add(
+        "compose",
+        f"freeze a {stories}-story send with its snapshot (SQLite)",
+        freeze,
+        "ms",
+        target="< 200 ms",
+        ok=freeze < 200,
+        note=f"load + compose + web version + store, warm median of {FREEZE_RUNS - 1}; "
+        f"snapshot {size / 1024:.0f} KiB",
+    )
     for slug in SAMPLES:
         first = _first_build(slug, config)
         warm = _warm_builds(slug, settings)

@@ -75,6 +75,10 @@ end
 """
 
 
+ARCHIVE_RPS = 4400
+ARCHIVE_P99_MS = 10.0
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -108,7 +112,7 @@ subscribe_per_minute = 10
 def _prepare(cfg: Path, folder: Path) -> list[str]:
     """Migrate, import the list, send the sample; return the one-click paths."""
     from mailer import links
-    from mailer.compose import compose_issue
+    from mailer.compose.snapshot import freeze_issue
     from mailer.config import load_settings
     from mailer.content import load_issue
     from mailer.db import Database, email_hash
@@ -143,7 +147,8 @@ def _prepare(cfg: Path, folder: Path) -> list[str]:
     )
     import_csv(db, settings, csv_path, "bench")
     issue = load_issue(ROOT / "issues" / SAMPLE, settings)
-    create_send(settings, db, compose_issue(issue, settings), "bench")
+    composed, snapshot = freeze_issue(issue, settings)
+    create_send(settings, db, composed, "bench", snapshot=snapshot)
     Worker(settings, db).run(once=True)
     if not db.is_sqlite:
         # A server that has been up a while has planner statistics (autovacuum
@@ -382,11 +387,17 @@ def _measure(report: Report, dialect: str, url: str) -> None:
             note=f"{tool}, {PACED_CONNECTIONS} conns paced, {at_target.requests:,} requests, "
             f"p50 {at_target.p50_ms:.1f} ms",
         )
+        # Before snapshots the page was built from the files: ~4,400 req/s, p99 7 ms.
+        sqlite = dialect == "SQLite"
         report.add(
             "web",
-            f"archive page, {dialect}",
+            f"archive page from the send's snapshot, {dialect}",
             page.rps,
             "req/s",
+            target=f">= {ARCHIVE_RPS:,} and p99 < {ARCHIVE_P99_MS:.0f} ms" if sqlite else "",
+            ok=(page.rps >= ARCHIVE_RPS and page.p99_ms < ARCHIVE_P99_MS and not page.failed)
+            if sqlite
+            else None,
             note=f"{tool}, {CONNECTIONS} conns flat out, {page.requests:,} requests, "
             f"p99 {page.p99_ms:.0f} ms" + (f", {page.failed} FAILED" if page.failed else ""),
         )

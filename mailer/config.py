@@ -36,7 +36,14 @@ class SiteSettings(Section):
         SecretStr("change-me-in-production"),
         description="Key for signed links and session cookies. Set a long random value.",
     )
-    timezone: str = Field("Europe/Brussels", description="Default timezone for scheduling.")
+    timezone: str = Field(
+        "Europe/Brussels", description="Timezone for scheduling and for times shown on pages."
+    )
+    archive_list: str = Field(
+        "",
+        description="List whose send the public archive shows when an issue went to several "
+        "lists (empty: the latest send to any list).",
+    )
     unsubscribe_mailto: str = Field(
         "",
         description="Address for mailto: List-Unsubscribe (empty: derived from the list's from).",
@@ -179,6 +186,9 @@ class WebSettings(Section):
     )
     login_per_minute: int = Field(
         10, ge=1, description="Login attempts allowed per client address per minute."
+    )
+    draft_link_hours: int = Field(
+        168, ge=1, description="How long draft links (test copies, preview) keep working."
     )
     users: dict[str, SecretStr] = Field(
         default_factory=dict,

@@ -78,6 +78,27 @@ def read_confirm_token(settings: Settings, token: str) -> ListToken:
     return _as_list_token(data)
 
 
+def make_draft_token(settings: Settings, issue_slug: str) -> str:
+    """Sign a draft link to ``issue_slug``; it expires after ``web.draft_link_hours``."""
+    return str(_timed(settings, "draft").dumps(issue_slug))
+
+
+def read_draft_token(settings: Settings, token: str) -> str:
+    """The issue slug of a draft link; ``InvalidToken`` if forged or expired."""
+    max_age = settings.web.draft_link_hours * 3600
+    try:
+        data = _timed(settings, "draft").loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise InvalidToken(
+            "This draft link has expired. Ask the editor for a new test copy."
+        ) from exc
+    except BadSignature as exc:
+        raise InvalidToken("This draft link is not valid.") from exc
+    if not isinstance(data, str):
+        raise InvalidToken("This draft link is not valid.")
+    return data
+
+
 def _as_list_token(data: object) -> ListToken:
     if (
         not isinstance(data, list)
@@ -106,6 +127,20 @@ def preferences_url(settings: Settings, token: str) -> str:
 
 def confirm_url(settings: Settings, token: str) -> str:
     return f"{_base(settings)}/confirm/{token}"
+
+
+def home_url(settings: Settings) -> str:
+    return f"{_base(settings)}/"
+
+
+def draft_path(token: str) -> str:
+    """Where a draft link (test copies, the preview) opens, relative to the site."""
+    return f"/drafts/{token}/"
+
+
+def draft_url(settings: Settings, issue_slug: str) -> str:
+    """A fresh signed, expiring link to the draft web version of ``issue_slug``."""
+    return _base(settings) + draft_path(make_draft_token(settings, issue_slug))
 
 
 def subscribe_url(settings: Settings, list_slug: str) -> str:

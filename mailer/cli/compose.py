@@ -31,10 +31,16 @@ def _echo_lint(results: list[LintResult]) -> None:
 
 @click.command("check", short_help="Validate an issue and list every problem.")
 @click.argument("issue")
+@click.option(
+    "--list",
+    "list_slug",
+    default=None,
+    help="Also warn where the issue's language or newsletter name differs from this list's.",
+)
 @pass_app
-def check(app: AppContext, issue: str) -> None:
+def check(app: AppContext, issue: str, list_slug: str | None) -> None:
     """Validate ISSUE (a folder, its issue.toml, or a slug) and list every problem."""
-    from mailer.content import check_issue, resolve_issue_path
+    from mailer.content import check_issue, load_issue, resolve_issue_path
     from mailer.content.loader import display
 
     path = resolve_issue_path(issue, app.settings)
@@ -43,6 +49,16 @@ def check(app: AppContext, issue: str) -> None:
         click.echo(str(problem), err=True)
     if problems:
         raise MailerError(_count(problems, "problem") + f" in {display(path)}")
+    if list_slug is not None:
+        from mailer.compose.fit import ListFacts, list_warnings
+        from mailer.db.subscribers import get_list
+
+        loaded = load_issue(path, app.settings)
+        with app.database.session() as session:
+            lst = get_list(session, list_slug)
+            facts = ListFacts(lst.slug, lst.name, lst.from_name, lst.language)
+        for line in list_warnings(loaded.language, loaded.newsletter.name, facts):
+            click.echo(f"warning: {line}", err=True)
     click.echo(f"{display(path)}: ok")
 
 

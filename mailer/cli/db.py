@@ -19,7 +19,7 @@ def db_group() -> None:
 @pass_app
 def upgrade(app: AppContext, revision: str) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
-    app.database.upgrade(revision)
+    app.database.upgrade(revision, settings=app.settings)
     click.echo(f"database at revision {app.database.current_revision()}")
 
 

@@ -15,33 +15,62 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mailer.cli import AppContext, pass_app
+from mailer.clock import local_time
 from mailer.db import outbox as store
+from mailer.db import web as web_store
 from mailer.db.models import RecipientStatus, SendStatus
 from mailer.db.subscribers import get_list
 from mailer.deliver import sends
 from mailer.deliver.mime import UnsafeHeader, check_header
 from mailer.deliver.worker import Worker, WorkerBusy
-from mailer.errors import MailerError
+from mailer.errors import ConflictError, MailerError, ValidationError
 
 commands: list[click.Command] = []
 RS = RecipientStatus
 DONE_STATES = (RS.SENT, RS.FAILED, RS.SKIPPED, RS.UNCERTAIN)
 
 
-def _compose(app: AppContext, issue_ref: str, list_slug: str) -> Any:
-    from mailer.compose import compose_issue
+def _freeze(app: AppContext, issue_ref: str, list_slug: str) -> tuple[Any, Any, list[str]]:
+    """Compose ISSUE for the list and snapshot its web version; with list-fit warnings."""
+    from mailer.compose.fit import ListFacts, list_warnings
+    from mailer.compose.snapshot import freeze_issue
     from mailer.content import load_issue, resolve_issue_path
 
     settings = app.settings
     issue = load_issue(resolve_issue_path(issue_ref, settings), settings)
     with app.database.session() as session:
-        mailing_list = get_list(session, list_slug)
-        postal, from_name = mailing_list.postal_address or None, mailing_list.from_name
-    composed = compose_issue(issue, settings, postal_address=postal, from_name=from_name)
+        lst = get_list(session, list_slug)
+        postal, from_name = lst.postal_address or None, lst.from_name
+        facts = ListFacts(lst.slug, lst.name, lst.from_name, lst.language)
+    composed, snapshot = freeze_issue(issue, settings, postal_address=postal, from_name=from_name)
     if composed.errors:
         details = "; ".join(r.message for r in composed.errors)
         raise MailerError(f"issue {composed.slug!r} does not pass lint, not sending: {details}")
-    return composed
+    return composed, snapshot, list_warnings(issue.language, issue.newsletter.name, facts)
+
+
+def _warn(warnings: list[str]) -> None:
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+
+
+def _when(app: AppContext, value: Any) -> str:
+    return local_time(value, app.settings.site.timezone, seconds=True)
+
+
+def _changes_since_freeze(app: AppContext, send: Any) -> tuple[list[str], str]:
+    """(what changed in the issue's files since ``send`` was frozen, a problem loading them)."""
+    from mailer.compose.snapshot import changes, manifest_of
+    from mailer.content import load_issue, resolve_issue_path
+
+    try:
+        issue = load_issue(resolve_issue_path(send.issue_slug, app.settings), app.settings)
+    except ValidationError as exc:
+        first = exc.problems[0] if exc.problems else exc.message
+        return [], f"the issue's files have problems now ({first})"
+    except MailerError:
+        return [], "the issue's folder is gone"
+    return changes(send.manifest, manifest_of(issue, app.settings)), ""
 
 
 @contextmanager
@@ -152,13 +181,17 @@ def send_cmd(
                 raise MailerError(str(exc)) from exc
             if "@" not in address:
                 raise MailerError(f"--test-to: {address!r} is not an email address")
-        composed = _compose(app, issue, list_slug)
+        composed, _snapshot, warnings = _freeze(app, issue, list_slug)
+        _warn(warnings)
         sends.send_test(settings, app.database, composed, list_slug, addresses)
         click.echo(f"test copy of {composed.slug!r} sent to {', '.join(addresses)}")
         return
     when = sends.parse_when(at, tz or settings.site.timezone) if at else None
-    composed = _compose(app, issue, list_slug)
-    send = sends.create_send(settings, app.database, composed, list_slug, at=when, again=again)
+    composed, snapshot, warnings = _freeze(app, issue, list_slug)
+    _warn(warnings)
+    send = sends.create_send(
+        settings, app.database, composed, list_slug, at=when, again=again, snapshot=snapshot
+    )
     if at:
         click.echo(
             f"send #{send.id} of {composed.slug!r} to {list_slug!r} scheduled for {at} "
@@ -205,7 +238,7 @@ def list_sends(app: AppContext, limit: int = 50) -> None:
             send.issue_slug,
             slug,
             send.status,
-            f"{when:%Y-%m-%d %H:%M} UTC",
+            local_time(when, app.settings.site.timezone),
             f"{send.total:,}",
             *(f"{c[s]:,}" for s in DONE_STATES),
             f"{c[RS.QUEUED] + c[RS.SENDING]:,}",
@@ -224,7 +257,9 @@ def show_send(app: AppContext, send_id: int, limit: int) -> None:
         slug = store.list_of(session, send).slug
         counts = store.counts(session, send_id)
         uncertain = store.recipients_with_status(session, send_id, RS.UNCERTAIN, limit)
+        session.expunge(send)
         failed = store.recipients_with_status(session, send_id, RS.FAILED, limit)
+    audience = web_store.audience(app.database, slug) if send.started_at is None else 0
     click.echo(f"send #{send.id}: issue {send.issue_slug!r} to list {slug!r}")
     click.echo(f"subject: {send.subject}")
     status = send.status + (f" ({send.status_reason})" if send.status_reason else "")
@@ -235,7 +270,23 @@ def show_send(app: AppContext, send_id: int, limit: int) -> None:
         ("finished", send.finished_at),
     ):
         if value:
-            click.echo(f"{label}: {value:%Y-%m-%d %H:%M:%S} UTC")
+            click.echo(f"{label}: {_when(app, value)}")
+    if send.frozen_at:
+        click.echo(f"content frozen: {_when(app, send.frozen_at)}")
+    if send.started_at is None:
+        click.echo(f"audience now: {audience:,} (active, not suppressed; counted again at start)")
+        if send.status in (SendStatus.SCHEDULED, SendStatus.PAUSED):
+            changed, problem = _changes_since_freeze(app, send)
+            if problem:
+                click.echo(f"note: {problem}; the frozen version goes out")
+            if changed:
+                click.echo("the issue's files changed since this send was frozen:")
+                for line in changed:
+                    click.echo(f"  - {line}")
+                click.echo(
+                    f"the frozen version goes out; `mailer sends refreeze {send_id}` "
+                    "freezes the files as they are now"
+                )
     click.echo(f"recipients: {send.total:,} ({_summary(counts)})")
     for label, rows, hint in (
         ("uncertain", uncertain, "--uncertain"),
@@ -248,6 +299,22 @@ def show_send(app: AppContext, send_id: int, limit: int) -> None:
             click.echo(f"  {email}  [{attempts} tries] {error}")
         if counts[label] > len(rows):
             click.echo(f"  … and {counts[label] - len(rows):,} more")
+
+
+@sends_group.command("refreeze")
+@click.argument("send_id", type=int)
+@pass_app
+def refreeze_send(app: AppContext, send_id: int) -> None:
+    """Freeze a scheduled send again from its issue's files as they are now."""
+    with app.database.session() as session:
+        send = store.get_send(session, send_id)
+        slug, issue_slug = store.list_of(session, send).slug, send.issue_slug
+        if send.started_at is not None:
+            raise ConflictError(f"send #{send_id} has started: what it sends can no longer change")
+    composed, snapshot, warnings = _freeze(app, issue_slug, slug)
+    _warn(warnings)
+    sends.refreeze(app.settings, app.database, send_id, composed, snapshot)
+    click.echo(f"send #{send_id} re-frozen: subject {composed.subject!r}")
 
 
 @sends_group.command("pause")

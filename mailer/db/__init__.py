@@ -80,11 +80,17 @@ class Database:
         with self.sessionmaker() as session, session.begin():
             yield session
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema up to ``revision`` with Alembic."""
+    def upgrade(self, revision: str = "head", settings: Settings | None = None) -> None:
+        """Bring the schema up to ``revision`` with Alembic.
+
+        ``settings`` lets data migrations read the project's files (the issue
+        folders that give existing sends their published snapshot).
+        """
         from alembic import command
 
-        command.upgrade(alembic_config(self.url), revision)
+        cfg = alembic_config(self.url)
+        cfg.attributes["settings"] = settings
+        command.upgrade(cfg, revision)
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

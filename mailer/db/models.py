@@ -179,6 +179,24 @@ class Send(Base):
     html: Mapped[str | None] = mapped_column(Text, default=None)
     text: Mapped[str | None] = mapped_column(Text, default=None)
     total: Mapped[int] = mapped_column(Integer, default=0)
+    # When the content above (and the web version in ``send_pages``) was frozen,
+    # and what it was made of: subject, stories and file digests, so a page
+    # can say what changed in the issue's files since.
+    frozen_at: Mapped[datetime | None] = mapped_column(default=None)
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class SendPage(Base):
+    """One file of a send's published web version (issue page, story pages, assets)."""
+
+    __tablename__ = "send_pages"
+
+    send_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("sends.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(300), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
 
 
 class Recipient(Base):

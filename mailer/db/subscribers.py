@@ -458,6 +458,11 @@ def _suppressed_clause() -> Any:
     return exists().where(Suppression.email_hash == Subscriber.email_hash)
 
 
+def suppressed_clause() -> Any:
+    """SQL: the ``Subscriber`` row's address is suppressed (for queries joining it)."""
+    return _suppressed_clause()
+
+
 # --- recipients ---------------------------------------------------------------------
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailer.db import Database, email_hash, outbox, subscribers, utcnow
+from mailer.db import Database, email_hash, outbox, snapshots, subscribers, utcnow
 from mailer.db.models import (
     Event,
     MailingList,
@@ -64,24 +64,29 @@ def sent_issues(
     ]
 
 
-def issue_was_sent(session: Session, issue_slug: str) -> bool:
-    """True once a send of ``issue_slug`` has started (it may then be published)."""
-    found = session.scalar(
-        select(Send.id).where(Send.issue_slug == issue_slug, Send.started_at.is_not(None)).limit(1)
-    )
-    return found is not None
-
-
 def sent_issues_for(db: Database, list_slug: str | None, limit: int = 200) -> list[SentIssue]:
     """:func:`sent_issues` in its own transaction."""
     with db.session() as s:
         return sent_issues(s, list_slug, limit)
 
 
-def published(db: Database, issue_slug: str) -> bool:
-    """:func:`issue_was_sent` in its own transaction."""
+def published_send_for(db: Database, issue_slug: str, canonical_list: str = "") -> int | None:
+    """:func:`snapshots.published_send` in its own transaction."""
     with db.session() as s:
-        return issue_was_sent(s, issue_slug)
+        return snapshots.published_send(s, issue_slug, canonical_list)
+
+
+def snapshot_pages(db: Database, send_id: int) -> dict[str, tuple[str, str]]:
+    """:func:`snapshots.pages_of` in its own transaction."""
+    with db.session() as s:
+        return snapshots.pages_of(s, send_id)
+
+
+def sent_summaries(db: Database, issue_slugs: list[str], list_slug: str | None) -> dict[str, str]:
+    """Issue slug -> the preheader (or title) of what its latest send to the list published."""
+    with db.session() as s:
+        found = snapshots.manifests(s, issue_slugs, list_slug)
+    return {slug: str(m.get("preheader") or m.get("title") or "") for slug, m in found.items()}
 
 
 def _credit_statement(list_id: int, subscriber_id: int) -> Any:
@@ -402,17 +407,79 @@ def send_row(db: Database, send_id: int) -> SendRow:
 
 @dataclass(frozen=True)
 class ListSender:
-    """What composing for a list needs from it."""
+    """What composing for a list, and previewing it as its inbox shows it, needs."""
 
     slug: str
     from_name: str
     postal_address: str
+    from_email: str = ""
+    name: str = ""
+    language: str = ""
 
 
 def list_sender(db: Database, slug: str) -> ListSender:
     with db.session() as s:
         lst = subscribers.get_list(s, slug)
-        return ListSender(lst.slug, lst.from_name, lst.postal_address)
+        return ListSender(
+            lst.slug,
+            lst.from_name,
+            lst.postal_address,
+            lst.from_email,
+            lst.name,
+            lst.language,
+        )
+
+
+@dataclass(frozen=True)
+class PendingSend:
+    """A send of an issue that has not started: its content is frozen, not live."""
+
+    id: int
+    list_slug: str
+    status: str
+    frozen_at: datetime | None
+
+
+def pending_sends(db: Database, issue_slug: str) -> list[PendingSend]:
+    """Scheduled or paused sends of ``issue_slug`` that have not started yet."""
+    with db.session() as s:
+        rows = s.execute(
+            select(Send.id, MailingList.slug, Send.status, Send.frozen_at)
+            .join(MailingList, MailingList.id == Send.list_id)
+            .where(
+                Send.issue_slug == issue_slug,
+                Send.started_at.is_(None),
+                Send.status.in_(["scheduled", "paused"]),
+            )
+            .order_by(Send.id)
+        ).all()
+    return [PendingSend(int(i), slug, status, at) for i, slug, status, at in rows]
+
+
+def send_manifest(db: Database, send_id: int) -> tuple[datetime | None, dict[str, Any] | None]:
+    """When a send's content was frozen, and its manifest."""
+    with db.session() as s:
+        send = outbox.get_send(s, send_id)
+        return send.frozen_at, send.manifest
+
+
+def audience(db: Database, list_slug: str) -> int:
+    """Who a send to ``list_slug`` would reach if it started now: active, not suppressed."""
+    with db.session() as s:
+        lst = subscribers.get_list(s, list_slug)
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Subscription)
+                .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+                .where(
+                    Subscription.list_id == lst.id,
+                    Subscription.status == SubscriptionStatus.ACTIVE,
+                    ~subscribers.suppressed_clause(),
+                )
+            )
+            or 0
+        )
 
 
 # --- a send's activity over time ----------------------------------------------------------
@@ -430,24 +497,61 @@ def _bucket(session: Session, column: Any, unit: str) -> Any:
     return func.strftime(_FORMATS[unit], column)
 
 
-def send_activity(db: Database, send_id: int, unit: str) -> dict[str, dict[datetime, int]]:
-    """Messages sent and unsubscribes credited to a send, per ``unit`` (minute, hour, day).
+def activity_span(db: Database, send_id: int) -> tuple[datetime | None, datetime | None]:
+    """The first message sent and the last thing that happened to any of a send's messages."""
+    columns = (
+        Recipient.sent_at,
+        Recipient.delivered_at,
+        Recipient.bounced_at,
+        Recipient.complained_at,
+        Recipient.unsubscribed_at,
+    )
+    with db.session() as s:
+        row = s.execute(
+            select(func.min(Recipient.sent_at), *(func.max(c) for c in columns)).where(
+                Recipient.send_id == send_id
+            )
+        ).one()
+    first, lasts = row[0], [t for t in row[1:] if t is not None]
+    return first, max(lasts) if lasts else None
 
-    Feedback events (deliveries, bounces, complaints) come from the reports
-    stage; these two live on the outbox rows and exist even without SES.
+
+def send_activity(db: Database, send_id: int, unit: str) -> dict[str, dict[datetime, int]]:
+    """Each series of a send's chart per ``unit`` (minute, hour, day), one bucketing for all.
+
+    Every series is read from the outbox rows, so they share one clock and
+    one bucket size. A delivery is counted no earlier than its message's send
+    (provider clocks run ahead of ours) and only for messages we sent, so the
+    cumulative delivered line can never pass the sent line. Buckets start at
+    naive UTC times.
     """
     if unit not in _FORMATS:
         raise ValueError(f"unit must be one of {sorted(_FORMATS)}")
-    out: dict[str, dict[datetime, int]] = {"sent": {}, "unsubscribed": {}}
+    delivered_at = case(
+        (Recipient.delivered_at < Recipient.sent_at, Recipient.sent_at),
+        else_=Recipient.delivered_at,
+    )
+    series: dict[str, tuple[Any, Any]] = {
+        "sent": (Recipient.sent_at, Recipient.sent_at.is_not(None)),
+        "delivered": (
+            delivered_at,
+            and_(
+                Recipient.delivered_at.is_not(None),
+                Recipient.sent_at.is_not(None),
+                Recipient.bounced_at.is_(None),
+            ),
+        ),
+        "bounced": (Recipient.bounced_at, Recipient.bounced_at.is_not(None)),
+        "complained": (Recipient.complained_at, Recipient.complained_at.is_not(None)),
+        "unsubscribed": (Recipient.unsubscribed_at, Recipient.unsubscribed_at.is_not(None)),
+    }
+    out: dict[str, dict[datetime, int]] = {name: {} for name in series}
     with db.session() as s:
-        for name, column in (
-            ("sent", Recipient.sent_at),
-            ("unsubscribed", Recipient.unsubscribed_at),
-        ):
+        for name, (column, condition) in series.items():
             bucket = _bucket(s, column, unit).label("bucket")
             rows = s.execute(
                 select(bucket, func.count())
-                .where(Recipient.send_id == send_id, column.is_not(None))
+                .where(Recipient.send_id == send_id, condition)
                 .group_by(bucket)
             )
             for when, n in rows:

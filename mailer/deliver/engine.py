@@ -60,8 +60,12 @@ def template_for(
     html: str,
     text: str,
     send_id: int | None,
+    web_url: str | None = None,
 ) -> MessageTemplate:
-    """The message template of a send (or of a test copy when ``send_id`` is None)."""
+    """The message template of a send (or of a test copy when ``send_id`` is None).
+
+    ``web_url`` replaces the issue's public address in "View in browser".
+    """
     headers = {"X-Mailer-Send-Id": str(send_id) if send_id is not None else "test"}
     mailto = settings.site.unsubscribe_mailto or mailing_list.from_email
     return MessageTemplate(
@@ -74,7 +78,7 @@ def template_for(
         list_id=list_id_header(settings, mailing_list),
         unsubscribe_mailto=mailto_unsubscribe(mailto),
         headers=headers,
-        static={"web_url": links.issue_url(settings, issue_slug)},
+        static={"web_url": web_url or links.issue_url(settings, issue_slug)},
     )
 
 

@@ -1,9 +1,10 @@
-"""Sends: create or schedule one, test copies, pause, resume, cancel, retry.
+"""Sends: create or schedule one, re-freeze it, test copies, pause, resume, cancel, retry.
 
-A send freezes its content (the composed HTML and text) when it is created and
-its recipients when it starts; the worker (or ``mailer send`` in-process) then
-delivers it. The same issue goes to the same list once unless ``again`` says
-otherwise.
+A send freezes its content (the composed HTML and text, and the web version
+the public archive will serve) when it is created, and its recipients when it
+starts; the worker (or ``mailer send`` in-process) then delivers it. Until it
+starts, an editor may re-freeze it from the issue's files. The same issue
+goes to the same list once unless ``again`` says otherwise.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailer import links
+from mailer.compose.snapshot import Snapshot, snapshot_for_existing_send
 from mailer.config import Settings
-from mailer.db import Database, email_hash, utcnow
+from mailer.db import Database, email_hash, snapshots, utcnow
 from mailer.db import outbox as store
 from mailer.db.models import RecipientStatus, Send, SendStatus
 from mailer.db.subscribers import get_list
@@ -67,9 +70,19 @@ def create_send(
     *,
     at: datetime | None = None,
     again: bool = False,
+    snapshot: Snapshot | None = None,
 ) -> Send:
-    """Create a send of ``composed`` to ``list_slug``: due now, or at ``at`` (naive UTC)."""
+    """Create a send of ``composed`` to ``list_slug``: due now, or at ``at`` (naive UTC).
+
+    ``snapshot`` is the web version frozen with it (``freeze_issue``); without
+    one it is built from the issue's files when they give the same subject,
+    else from the email itself.
+    """
     check_header("Subject", composed.subject)
+    if snapshot is None:
+        snapshot = snapshot_for_existing_send(
+            settings, composed.slug, composed.subject, composed.html
+        )
     with database.session() as session:
         mailing_list = get_list(session, list_slug)
         # Builds the template once now so a bad header or placeholder fails here.
@@ -89,7 +102,7 @@ def create_send(
                 f"issue {composed.slug!r} already went to list {list_slug!r} "
                 f"(send #{last.id}, {last.status}); use --again to send it once more"
             )
-        return store.create_send(
+        send = store.create_send(
             session,
             issue_slug=composed.slug,
             list_id=mailing_list.id,
@@ -98,6 +111,68 @@ def create_send(
             text=composed.text,
             scheduled_at=at,
         )
+        snapshots.save_snapshot(session, send.id, snapshot.files(), snapshot.manifest, utcnow())
+        send.frozen_at, send.manifest = utcnow(), snapshot.manifest
+        return send
+
+
+def refreeze(
+    settings: Settings,
+    database: Database,
+    send_id: int,
+    composed: Composed,
+    snapshot: Snapshot,
+) -> None:
+    """Replace a scheduled send's frozen content with ``composed`` and ``snapshot``.
+
+    Refused (``ConflictError``) once the send has started: recipients may
+    already have the old version, and the archive shows it.
+    """
+    check_header("Subject", composed.subject)
+    with database.session() as session:
+        send = store.get_send(session, send_id, lock=True)
+        if composed.slug != send.issue_slug:
+            raise MailerError(
+                f"send #{send_id} is of issue {send.issue_slug!r}, not {composed.slug!r}"
+            )
+        if send.started_at is not None or send.status not in (
+            SendStatus.SCHEDULED,
+            SendStatus.PAUSED,
+        ):
+            raise ConflictError(
+                f"send #{send_id} is {send.status} and has started or ended: "
+                "what it sends can no longer change"
+            )
+        mailing_list = store.list_of(session, send)
+        template_for(
+            settings,
+            mailing_list,
+            issue_slug=composed.slug,
+            subject=composed.subject,
+            html=composed.html,
+            text=composed.text,
+            send_id=send_id,
+        )
+        if not snapshots.refreeze(
+            session,
+            send_id,
+            subject=composed.subject,
+            html=composed.html,
+            text=composed.text,
+            files=snapshot.files(),
+            manifest=snapshot.manifest,
+            now=utcnow(),
+        ):
+            raise ConflictError(f"send #{send_id} started meanwhile: it was not re-frozen")
+
+
+def as_draft(settings: Settings, issue_slug: str, content: str, draft: str) -> str:
+    """``content`` with every link into the issue's public web version sent to ``draft``.
+
+    A test copy goes out before the issue is published; its "View in browser"
+    and "Read more" links must open, so they point at a signed draft URL.
+    """
+    return content.replace(links.issue_url(settings, issue_slug), draft)
 
 
 def send_test(
@@ -108,18 +183,23 @@ def send_test(
     addresses: Sequence[str],
     transport: Transport | None = None,
 ) -> list[SendResult]:
-    """Send a ``[TEST]`` copy to each address, personalised as them; records nothing."""
+    """Send a ``[TEST]`` copy to each address, personalised as them; records nothing.
+
+    Its links to the web version open the signed draft pages (``links.draft_url``).
+    """
     with database.session() as session:
         mailing_list = get_list(session, list_slug)
         session.expunge(mailing_list)
+    draft = links.draft_url(settings, composed.slug)
     template = template_for(
         settings,
         mailing_list,
         issue_slug=composed.slug,
         subject=TEST_PREFIX + composed.subject,
-        html=composed.html,
-        text=composed.text,
+        html=as_draft(settings, composed.slug, composed.html, draft),
+        text=as_draft(settings, composed.slug, composed.text, draft),
         send_id=None,
+        web_url=draft,
     )
     signer = RecipientLinks(settings, mailing_list.slug)
     own = transport is None

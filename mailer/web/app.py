@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from mailer import __version__
+from mailer.clock import local_time
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.web.errors import HANDLERS
@@ -59,6 +60,7 @@ class WebState:
     login_limiter: RateLimiter
     issues: IssueCache
     threads: anyio.CapacityLimiter
+    snapshots: Any = None  # archive.SnapshotCache, made in create_app
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking ``fn(*args)`` (database, composing) in a worker thread.
@@ -76,6 +78,12 @@ def web_state(request: Request) -> WebState:
     return state
 
 
+@jinja2.pass_context
+def _when(ctx: Any, when: Any) -> str:
+    """A stored (naive UTC) time in the site's timezone, with its offset."""
+    return local_time(when, str(ctx.get("site_timezone") or "UTC"))
+
+
 def _templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -89,7 +97,7 @@ def _templates() -> Jinja2Templates:
     env.install_null_translations()  # type: ignore[attr-defined]
     env.filters["number"] = lambda n: f"{int(n or 0):,}"
     env.filters["percent"] = lambda r: f"{100 * float(r or 0):.1f}%"
-    env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") + " UTC" if d else "–"
+    env.filters["when"] = _when
     return Jinja2Templates(env=env)
 
 
@@ -112,6 +120,7 @@ def render(
         "csrf_token": session_csrf_token(request) if user else "",
         "version": __version__,
         "path": request.url.path,
+        "site_timezone": _site_timezone(request),
         "flash": session.pop("flash", None) if isinstance(session, dict) and user else None,
     }
     ctx.update(context or {})
@@ -121,6 +130,11 @@ def render(
         catalog = translations(str(ctx["language"]))
         ctx["gettext"], ctx["ngettext"] = catalog.gettext, catalog.ngettext
     return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status, headers=headers)
+
+
+def _site_timezone(request: Request) -> str:
+    state = getattr(request.app.state, "web", None)
+    return state.settings.site.timezone if isinstance(state, WebState) else "UTC"
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
@@ -185,5 +199,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         # Forms are small; only the SNS webhook may bring more, up to its own limit.
         max_body_size=max(MAX_FORM_BYTES, settings.events.max_body_bytes),
     )
+    from mailer.web.archive import SnapshotCache
+
+    state.snapshots = SnapshotCache()
     app.state.web = state
     return app

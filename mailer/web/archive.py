@@ -1,25 +1,29 @@
 """The public archive: the web version of every sent issue, its story pages, feeds.
 
 Only issues that went out (a send started) are published, so an editor's
-draft in ``issues/`` never leaks. The pages themselves are compose's static
-web version, served from a cache that follows the files on disk.
+draft in ``issues/`` never leaks. Pages come from the snapshot stored with the
+issue's latest started send (``site.archive_list``'s when set), never from the
+files on disk: editing, breaking or deleting an issue folder after sending
+changes nothing readers see, and no page shows a path or a validation message.
 """
 
 from __future__ import annotations
 
+import threading
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer import links
 from mailer.db import web as store
 from mailer.errors import NotFoundError
 from mailer.web.app import render, web_state
-from mailer.web.issues import issue_folder
+from mailer.web.issues import SLUG
 
 # Compose's pages carry their own inline styles; nothing else runs in them.
 ARCHIVE_CSP = (
@@ -28,6 +32,33 @@ ARCHIVE_CSP = (
 )
 ATOM = "http://www.w3.org/2005/Atom"
 PUBLIC_MAX_AGE = 5.0
+CACHED_SNAPSHOTS = 64
+
+
+class SnapshotCache:
+    """The snapshots of the most recently read sends, by send id.
+
+    A published snapshot never changes (a re-freeze is refused once a send
+    has started), so entries need no expiry, only a bound on their number.
+    """
+
+    def __init__(self, size: int = CACHED_SNAPSHOTS) -> None:
+        self.size = size
+        self._data: OrderedDict[int, dict[str, tuple[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, send_id: int, load: Any) -> dict[str, tuple[str, str]]:
+        with self._lock:
+            hit = self._data.get(send_id)
+            if hit is not None:
+                self._data.move_to_end(send_id)
+                return hit
+        pages: dict[str, tuple[str, str]] = load(send_id)
+        with self._lock:
+            self._data[send_id] = pages
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return pages
 
 
 async def home(request: Request) -> Response:
@@ -47,22 +78,26 @@ def _sent(state: Any, list_slug: str | None, limit: int) -> list[store.SentIssue
     return store.sent_issues_for(state.database, list_slug, limit)
 
 
-def _page(state: Any, slug: str, rest: str) -> str:
-    # Unknown names fail here, before anything is cached under them: random
-    # addresses must not grow the cache.
-    issue_folder(state.settings, slug)
-    # Public pages may lag the files and the database by a few seconds: under
-    # load that saves a folder walk and a query per request.
-    published = state.issues.remember(
-        f"published:{slug}", PUBLIC_MAX_AGE, lambda: store.published(state.database, slug)
-    )
-    if not published:
+def _page(state: Any, slug: str, rest: str) -> tuple[str, str]:
+    """(media type, body) of one file of the published snapshot of ``slug``."""
+    # Unsafe names fail here, before anything is cached under them.
+    if not SLUG.match(slug) or ".." in slug:
         raise NotFoundError(f"no published issue {slug!r}")
-    pages = state.issues.web_pages(slug, max_age=PUBLIC_MAX_AGE)
+    # Which send is published may lag the database by a few seconds: under
+    # load that saves a query per request.
+    send_id = state.issues.remember(
+        f"published:{slug}",
+        PUBLIC_MAX_AGE,
+        lambda: store.published_send_for(state.database, slug, state.settings.site.archive_list),
+        keep=False,
+    )
+    if send_id is None:
+        raise NotFoundError(f"no published issue {slug!r}")
+    pages = state.snapshots.get(send_id, lambda sid: store.snapshot_pages(state.database, sid))
     rest = rest.strip("/")
     for key in [rest, f"{rest}/index.html"] if rest else ["index.html"]:
         if key in pages:
-            return str(pages[key])
+            return pages[key]
     raise NotFoundError(f"no page {rest!r} in issue {slug!r}")
 
 
@@ -73,9 +108,10 @@ async def issue_page(request: Request) -> Response:
         # One canonical address per page, so relative links inside it resolve.
         return RedirectResponse(request.url.path + "/", status_code=301)
     state = web_state(request)
-    html = await state.run(_page, state, slug, rest)
-    return HTMLResponse(
-        html,
+    media, body = await state.run(_page, state, slug, rest)
+    return Response(
+        body,
+        media_type=media,
         headers={
             "content-security-policy": ARCHIVE_CSP,
             "cache-control": "public, max-age=300",
@@ -88,15 +124,11 @@ async def feed(request: Request) -> Response:
     slug = request.path_params["list"]
     lst = await state.run(store.public_list, state.database, slug)
     issues = await state.run(_sent, state, slug, 50)
-    entries = []
-    for item in issues:
-        summary = ""
-        try:
-            issue = await state.run(state.issues.issue, item.issue_slug)
-            summary = issue.preheader or issue.title
-        except Exception:  # the folder may have gone since: keep the entry, drop the summary
-            summary = ""
-        entries.append((item, summary))
+    # Summaries come from what was sent (the snapshot's manifest), not the files.
+    summaries = await state.run(
+        store.sent_summaries, state.database, [i.issue_slug for i in issues], slug
+    )
+    entries = [(item, summaries.get(item.issue_slug, "")) for item in issues]
     xml = atom_feed(state.settings, lst, entries)
     return Response(
         xml,

@@ -5,6 +5,8 @@ Deliveries run to thousands while complaints stay in single digits, so the
 chart has two panels with their own scales: deliveries on top, the problems
 (bounces, complaints, unsubscribes) below. Lines are cumulative: the height at
 any moment is the total so far, which is what an operator compares to limits.
+Every series shares one bucket size, and axis labels are spaced by their
+measured width, so they never overlap.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
@@ -46,10 +48,40 @@ def grid_steps(peak: int) -> int:
     return 1
 
 
-def _label(t: datetime, span_seconds: float) -> str:
+# Candidate distances between axis labels, in seconds, smallest first.
+TICK_STEPS = [
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    2 * 86400,
+    7 * 86400,
+    14 * 86400,
+    28 * 86400,
+]
+CHAR_WIDTH = 7.0  # px per character of the 12 px axis font, a little generous
+LABEL_GAP = 10.0  # px of air between two labels
+
+
+def label_text(t: datetime, unit: str, span_seconds: float) -> str:
+    """An axis label: the time of day for short spans, the date (and time) for longer ones."""
+    if unit == "day":
+        return t.strftime("%d %b")
     if span_seconds <= 36 * 3600:
         return t.strftime("%H:%M")
     return t.strftime("%d %b %H:%M")
+
+
+def label_width(text: str) -> float:
+    return len(text) * CHAR_WIDTH
 
 
 def _cumulative(counts: Sequence[int]) -> list[int]:
@@ -60,8 +92,33 @@ def _cumulative(counts: Sequence[int]) -> list[int]:
     return out
 
 
-def timeline(times: Sequence[datetime], panels: Sequence[Panel], title: str) -> Markup:
-    """An accessible SVG with one panel per ``Panel``; ``times`` are the bucket starts (UTC)."""
+def _ticks(start: datetime, end: datetime, unit: str, plot_w: float) -> list[datetime]:
+    """Label times on round steps, far enough apart that no two labels overlap."""
+    span = (end - start).total_seconds()
+    if span <= 0:
+        return [start]
+    widest = max(label_width(label_text(t, unit, span)) for t in (start, end)) + LABEL_GAP
+    minimum = 86400 if unit == "day" else 60
+    step = next(
+        (s for s in TICK_STEPS if s >= minimum and plot_w * s / span >= widest), TICK_STEPS[-1]
+    )
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    k = -(-(start - midnight).total_seconds() // step)  # ceil: the first round time
+    out, t = [], midnight + timedelta(seconds=k * step)
+    while t <= end:
+        out.append(t)
+        t += timedelta(seconds=step)
+    return out or [start]
+
+
+def timeline(
+    times: Sequence[datetime], panels: Sequence[Panel], title: str, unit: str = "minute"
+) -> Markup:
+    """An accessible SVG with one panel per ``Panel``.
+
+    ``times`` are the bucket starts, as the axis should label them (the site's
+    timezone); ``unit`` is the bucket size all series share.
+    """
     height = TOP + len(panels) * (PANEL_HEIGHT + GAP) - GAP + BOTTOM
     plot_w = WIDTH - LEFT - RIGHT
     n = len(times)
@@ -82,6 +139,11 @@ def timeline(times: Sequence[datetime], panels: Sequence[Panel], title: str) -> 
         top = TOP + p * (PANEL_HEIGHT + GAP)
         bottom = top + PANEL_HEIGHT
         series = {name: _cumulative(c) for name, c in panel.lines.items()}
+        if "sent" in series and "delivered" in series:
+            # Belt and braces: a message cannot be delivered before it is sent.
+            series["delivered"] = [
+                min(d, s) for d, s in zip(series["delivered"], series["sent"], strict=True)
+            ]
         peak = nice_max(max((s[-1] for s in series.values() if s), default=0))
         parts.append(
             f'<text x="{LEFT}" y="{top - 8}" class="panel-title">{escape(panel.title)}</text>'
@@ -104,17 +166,21 @@ def timeline(times: Sequence[datetime], panels: Sequence[Panel], title: str) -> 
                 for i, v in enumerate(values)
             )
             parts.append(
-                f'<polyline class="s-{escape(name)}" points="{points}">'
+                f'<polyline class="s-{escape(name)}" points="{points}" '
+                f'data-values="{",".join(str(v) for v in values)}">'
                 f"<title>{escape(name)}: {values[-1]:,}</title></polyline>"
             )
     if n:
         base = height - BOTTOM + 18
-        ticks = sorted({0, n // 2, n - 1}) if n > 2 else list(range(n))
-        for i in ticks:
-            anchor = "start" if i == 0 else ("end" if i == n - 1 and n > 1 else "middle")
+        for t in _ticks(times[0], times[-1], unit, plot_w):
+            text = label_text(t, unit, span)
+            x = LEFT + (plot_w * (t - times[0]).total_seconds() / span if span > 0 else plot_w / 2)
+            half = label_width(text) / 2
+            if x - half < 0 or x + half > WIDTH:
+                continue  # would be cut off at the edge of the chart
             parts.append(
-                f'<text x="{x_at(i):.1f}" y="{base}" text-anchor="{anchor}">'
-                f"{escape(_label(times[i], span))}</text>"
+                f'<text class="tick" x="{x:.1f}" y="{base}" text-anchor="middle" '
+                f'data-width="{2 * half:.0f}">{escape(text)}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -11,11 +11,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from mailer import links
+from mailer.compose.fit import ListFacts, list_warnings
 from mailer.db import web as store
 from mailer.errors import MailerError, NotFoundError, ValidationError
 from mailer.web import preview, sending
 from mailer.web.app import flash, render, web_state
-from mailer.web.archive import ARCHIVE_CSP
 from mailer.web.issues import fingerprint, issue_slugs
 from mailer.web.security import EMAIL_FRAME_CSP, form_str, login_required
 
@@ -41,6 +41,18 @@ async def issues(request: Request) -> Response:
     return render(request, "admin/issues.html", {"issues": items})
 
 
+def _chosen_list(lists: list[Any], wanted: str) -> Any:
+    """The list the preview shows the issue for: ``?list=``, else the first one."""
+    for lst in lists:
+        if lst.slug == wanted:
+            return lst
+    return lists[0] if lists else None
+
+
+def _draft_path(state: Any, slug: str) -> str:
+    return links.draft_path(links.make_draft_token(state.settings, slug))
+
+
 @login_required
 async def issue_preview(request: Request) -> Response:
     state = web_state(request)
@@ -48,22 +60,32 @@ async def issue_preview(request: Request) -> Response:
     view = request.query_params.get("view", "devices")
     view = view if view in VIEWS else "devices"
     summary = await state.run(state.issues.summary, slug)
+    lists = await state.run(store.public_lists, state.database)
+    chosen = _chosen_list(lists, request.query_params.get("list", ""))
+    sender = await state.run(store.list_sender, state.database, chosen.slug) if chosen else None
     composed = None
+    warnings: list[str] = []
     problems = [str(p) for p in summary.problems]
     if not problems:
         try:
-            composed = await state.run(state.issues.composed, slug)
+            composed = await state.run(_composed, state, slug, sender)
+            issue = await state.run(state.issues.issue, slug)
         except ValidationError as exc:
             problems = [str(p) for p in exc.problems]
         except MailerError as exc:
             problems = [exc.message]
-    lists = await state.run(store.public_lists, state.database)
+        else:
+            if sender is not None:
+                warnings = list_warnings(issue.language, issue.newsletter.name, _facts(sender))
     findings = composed.lint if composed is not None else []
     lint = [{"level": r.level, "text": r.message, "code": r.code} for r in findings]
+    draft = _draft_path(state, slug)
     text_part = ""
     if composed is not None and view == "text":
         text_part = preview.fill_placeholders(
-            composed.text, links.issue_url(state.settings, slug), escape=False
+            composed.text.replace(links.issue_url(state.settings, slug), draft),
+            draft,
+            escape=False,
         )
     zones = sorted(zoneinfo.available_timezones())
     return render(
@@ -80,13 +102,29 @@ async def issue_preview(request: Request) -> Response:
             "dark_rules": composed is not None and preview.has_dark_rules(composed.html),
             "fingerprint": await state.run(_fingerprint, state, slug),
             "lists": lists,
+            "chosen": chosen,
+            "sender": sender,
+            "fit_warnings": warnings,
+            "pending": await state.run(store.pending_sends, state.database, slug),
+            "draft_url": draft,
             "zones": zones,
             "common_zones": [z for z in COMMON_ZONES if z in zones],
             "default_zone": state.settings.site.timezone,
             "today": datetime.now(zoneinfo.ZoneInfo(state.settings.site.timezone)).date(),
-            "from_name": _from_name(composed, summary),
+            "from_name": sender.from_name if sender else _from_name(composed, summary),
         },
     )
+
+
+def _facts(sender: Any) -> ListFacts:
+    return ListFacts(sender.slug, sender.name, sender.from_name, sender.language)
+
+
+def _composed(state: Any, slug: str, sender: Any) -> Any:
+    """The email as the chosen list sends it (its sender name and postal address)."""
+    if sender is None:
+        return state.issues.composed(slug)
+    return state.issues.composed_for(slug, sender.from_name, sender.postal_address)
 
 
 def _from_name(composed: Any, summary: Any) -> str:
@@ -97,39 +135,33 @@ def _fingerprint(state: Any, slug: str) -> str:
     return fingerprint(state.settings, slug)
 
 
+def _frame_sender(state: Any, list_slug: str) -> Any:
+    if not list_slug:
+        return None
+    try:
+        return store.list_sender(state.database, list_slug)
+    except NotFoundError:
+        return None
+
+
 @login_required
 async def issue_frame(request: Request) -> Response:
     """The composed email alone, for the preview iframes (same-origin framing only)."""
     state = web_state(request)
     slug = request.path_params["slug"]
-    composed = await state.run(state.issues.composed, slug)
+    sender = await state.run(_frame_sender, state, request.query_params.get("list", ""))
+    composed = await state.run(_composed, state, slug, sender)
     dark = request.query_params.get("dark") == "1"
     doc = preview.frame_document(
         composed.html,
         links.issue_url(state.settings, slug),
         dark,
-        draft_url=f"/admin/issues/{slug}/web/",
+        draft_url=_draft_path(state, slug),
     )
     return HTMLResponse(
         doc,
         headers={"content-security-policy": EMAIL_FRAME_CSP, "x-frame-options": "SAMEORIGIN"},
     )
-
-
-@login_required
-async def issue_web(request: Request) -> Response:
-    """The issue's web version and story pages, before it is published."""
-    state = web_state(request)
-    slug = request.path_params["slug"]
-    rest = request.path_params.get("rest", "").strip("/")
-    pages = await state.run(state.issues.web_pages, slug)
-    for key in [rest, f"{rest}/index.html"] if rest else ["index.html"]:
-        if key in pages:
-            page = str(pages[key]).replace(
-                links.issue_url(state.settings, slug), f"/admin/issues/{slug}/web/"
-            )
-            return HTMLResponse(page, headers={"content-security-policy": ARCHIVE_CSP})
-    raise NotFoundError(f"no page {rest!r} in issue {slug!r}")
 
 
 @login_required
@@ -179,7 +211,13 @@ async def schedule(request: Request) -> Response:
     except MailerError as exc:
         flash(request, f"Not scheduled: {exc.message}", "error")
         return RedirectResponse(f"/admin/issues/{slug}", status_code=303)
-    flash(request, f"Send #{send_id} {'started' if when == 'now' else 'scheduled'}.")
+    warnings = await state.run(sending.fit_warnings, state, slug, list_slug)
+    note = "".join(f" Warning: {w}." for w in warnings)
+    flash(
+        request,
+        f"Send #{send_id} {'started' if when == 'now' else 'scheduled'}.{note}",
+        "warning" if warnings else "ok",
+    )
     return RedirectResponse(f"/admin/sends/{send_id}", status_code=303)
 
 
@@ -190,8 +228,6 @@ routes = [
     Route("/admin/issues/{slug}", issue_preview),
     Route("/admin/issues/{slug}/frame", issue_frame),
     Route("/admin/issues/{slug}/state.json", issue_state),
-    Route("/admin/issues/{slug}/web/", issue_web),
-    Route("/admin/issues/{slug}/web/{rest:path}", issue_web),
     Route("/admin/issues/{slug}/test", test_send, methods=["POST"]),
     Route("/admin/issues/{slug}/schedule", schedule, methods=["POST"]),
 ]

@@ -103,8 +103,12 @@ class IssueCache:
             self._data[key] = (stamp, now, value)
         return value
 
-    def remember(self, key: str, max_age: float, make: Callable[[], T]) -> T:
-        """``make()``, kept for ``max_age`` seconds (answers that may be a little stale)."""
+    def remember(self, key: str, max_age: float, make: Callable[[], T], keep: bool = True) -> T:
+        """``make()``, kept for ``max_age`` seconds (answers that may be a little stale).
+
+        ``keep=False`` keeps only answers that are not None: misses for names
+        anyone can make up must not grow the cache.
+        """
         now = time.monotonic()
         with self._lock:
             hit = self._data.get(("remember", key))
@@ -112,8 +116,9 @@ class IssueCache:
             kept: T = hit[2]
             return kept
         value = make()
-        with self._lock:
-            self._data[("remember", key)] = ("", now, value)
+        if keep or value is not None:
+            with self._lock:
+                self._data[("remember", key)] = ("", now, value)
         return value
 
     def summary(self, slug: str) -> IssueSummary:
@@ -139,6 +144,21 @@ class IssueCache:
             "composed",
             slug,
             lambda folder: compose_issue(load_issue(folder, self.settings), self.settings),
+        )
+
+    def composed_for(self, slug: str, from_name: str, postal_address: str) -> Any:
+        """The ``ComposedIssue`` of ``slug`` as a list with this sender and address sends it."""
+        from mailer.compose import compose_issue
+
+        return self.get(
+            f"composed\0{from_name}\0{postal_address}",
+            slug,
+            lambda folder: compose_issue(
+                load_issue(folder, self.settings),
+                self.settings,
+                postal_address=postal_address or None,
+                from_name=from_name or None,
+            ),
         )
 
     def web_pages(self, slug: str, max_age: float = 0.0) -> dict[str, str]:

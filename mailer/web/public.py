@@ -19,7 +19,7 @@ import mailer.lists as lists
 from mailer import links
 from mailer.db import web as store
 from mailer.errors import DeliveryError, MailerError, NotFoundError
-from mailer.web import archive
+from mailer.web import archive, drafts
 from mailer.web.app import render, web_state
 from mailer.web.security import check_public_csrf, enforce, form_str, public_csrf_token
 
@@ -249,4 +249,5 @@ routes = [
     Route("/preferences/{token}", preferences, methods=["GET", "POST"]),
     Route("/webhooks/ses", ses_webhook, methods=["POST"]),
     *archive.routes,
+    *drafts.routes,
 ]

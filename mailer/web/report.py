@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mailer import reports
-from mailer.db import utcnow
+from mailer import clock, reports
 from mailer.db import web as store
 from mailer.errors import NotFoundError
 from mailer.reports import render as report_render
+from mailer.web import sending
 from mailer.web.app import render, web_state
 from mailer.web.charts import Panel, timeline
 from mailer.web.security import login_required
@@ -25,63 +24,75 @@ RECIPIENT_PAGE = 500
 UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 # Report rows that are people (clickable), and those that are sums over messages.
 LINKED = set(reports.STATUSES)
+SERIES = ("sent", "delivered", "bounced", "complained", "unsubscribed")
 
 
 def chart_unit(start: datetime, end: datetime) -> str:
-    """Bucket size that gives a readable number of points for the send's span."""
+    """The one bucket size for every series, from the span of the send's activity."""
     span = end - start
     if span <= timedelta(hours=3):
         return "minute"
-    if span <= timedelta(days=7):
+    if span <= timedelta(days=3):
         return "hour"
     return "day"
 
 
-def build_chart(
-    state: Any, send_id: int, started: datetime | None, finished: datetime | None
-) -> Markup | None:
-    """The send's activity over time as SVG, or None before it has any."""
+def chart_series(
+    state: Any, send_id: int, started: datetime | None
+) -> tuple[str, list[datetime], dict[str, list[int]]] | None:
+    """(unit, bucket starts in the site's timezone, count per bucket per series), or None."""
     if started is None:
         return None
-    unit = chart_unit(started, finished or utcnow())
-    mine = store.send_activity(state.database, send_id, unit)
-    events = reports.timeline(state.database, send_id, "day" if unit == "day" else "hour")
-    series: dict[str, dict[datetime, int]] = {
-        "sent": mine["sent"],
-        "delivered": {p["at"]: int(p["delivery"]) for p in events if p["delivery"]},
-        "bounced": {p["at"]: int(p["bounce"]) for p in events if p["bounce"]},
-        "complained": {p["at"]: int(p["complaint"]) for p in events if p["complaint"]},
-        "unsubscribed": mine["unsubscribed"],
-    }
+    first, last = store.activity_span(state.database, send_id)
+    if first is None or last is None:
+        return None
+    unit = chart_unit(min(first, started), last)
+    zone = state.settings.site.timezone
+    # Days follow the site's calendar: bucket by hour in SQL, then by local day here.
+    raw = store.send_activity(state.database, send_id, "hour" if unit == "day" else unit)
+    series: dict[str, dict[datetime, int]] = {name: {} for name in SERIES}
+    for name in SERIES:
+        for at, n in raw[name].items():
+            local = clock.to_local(at, zone)
+            if unit == "day":
+                local = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            series[name][local] = series[name].get(local, 0) + n
     times = sorted({t for points in series.values() for t in points})
     if not times:
         return None
     # Start every line from zero one bucket before the first activity, so a
     # send that fits in one bucket still draws a rising line, not a dot.
     times.insert(0, times[0] - UNITS[unit])
+    return unit, times, {name: [series[name].get(t, 0) for t in times] for name in SERIES}
 
-    def line(name: str) -> list[int]:
-        return [series[name].get(t, 0) for t in times]
 
+def build_chart(state: Any, send_id: int, started: datetime | None) -> Markup | None:
+    """The send's activity over time as SVG, or None before it has any."""
+    found = chart_series(state, send_id, started)
+    if found is None:
+        return None
+    unit, times, lines = found
     panels = [
+        Panel("Messages sent and delivered (cumulative)", {k: lines[k] for k in SERIES[:2]}),
         Panel(
-            "Messages sent and delivered (cumulative)", {k: line(k) for k in ("sent", "delivered")}
-        ),
-        Panel(
-            "Bounces, complaints and unsubscribes (cumulative)",
-            {k: line(k) for k in ("bounced", "complained", "unsubscribed")},
+            "Bounces, complaints and unsubscribes (cumulative)", {k: lines[k] for k in SERIES[2:]}
         ),
     ]
-    return timeline(times, panels, f"Activity of send {send_id} over time (UTC)")
+    zone = state.settings.site.timezone
+    title = f"Activity of send {send_id} per {unit}, times in {zone} ({clock.offset(times[-1])})"
+    return timeline(times, panels, title, unit)
 
 
 def _load(state: Any, send_id: int) -> dict[str, Any]:
     row = store.send_row(state.database, send_id)
     report = reports.send_report(state.database, send_id)
+    not_started = row.started_at is None
     return {
         "send": row,
         "report": report,
-        "chart": build_chart(state, send_id, row.started_at, row.finished_at),
+        "chart": build_chart(state, send_id, row.started_at),
+        "freeze": sending.freeze_state(state, send_id),
+        "audience": store.audience(state.database, row.list_slug) if not_started else None,
     }
 
 
@@ -115,17 +126,10 @@ async def send_page(request: Request) -> Response:
             **data,
             "figures": figures,
             "active": data["send"].status in ACTIVE,
-            "local_due": _local(data["send"].scheduled_at, state.settings.site.timezone),
+            "can_refreeze": data["send"].started_at is None
+            and data["send"].status in ("scheduled", "paused"),
         },
     )
-
-
-def _local(when: datetime | None, zone: str) -> str:
-    """``when`` (naive UTC) in the site's timezone, as editors scheduled it."""
-    if when is None:
-        return ""
-    local = when.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
-    return f"{local:%Y-%m-%d %H:%M} {zone}"
 
 
 def _status(request: Request) -> str:

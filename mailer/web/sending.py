@@ -11,7 +11,7 @@ from typing import Any
 
 from mailer.db import web as store
 from mailer.deliver import sends
-from mailer.errors import ConflictError, MailerError
+from mailer.errors import ConflictError, MailerError, ValidationError
 from mailer.lists import InvalidEmail, normalise_email
 
 MAX_TEST_ADDRESSES = 10
@@ -33,6 +33,57 @@ def compose_for_list(state: Any, slug: str, list_slug: str) -> Any:
     if errors:
         raise MailerError(f"the issue has {len(errors)} lint error(s): {errors[0].message}")
     return composed
+
+
+def freeze_for_list(state: Any, slug: str, list_slug: str) -> tuple[Any, Any]:
+    """What a send of ``slug`` to ``list_slug`` freezes: the email and the web version."""
+    from mailer.compose.snapshot import snapshot_issue
+
+    composed = compose_for_list(state, slug, list_slug)
+    return composed, snapshot_issue(state.issues.issue(slug), state.settings)
+
+
+def refreeze(state: Any, send_id: int) -> None:
+    """Freeze a scheduled send again from the issue's files as they are now."""
+    row = store.send_row(state.database, send_id)
+    if row.started_at is not None:
+        raise ConflictError(f"send #{send_id} has started: what it sends can no longer change")
+    composed, snapshot = freeze_for_list(state, row.issue_slug, row.list_slug)
+    sends.refreeze(state.settings, state.database, send_id, composed, snapshot)
+
+
+def freeze_state(state: Any, send_id: int) -> dict[str, Any]:
+    """When a send was frozen and, before it starts, how the issue's files differ since."""
+    from mailer.compose.snapshot import changes, manifest_of
+
+    row = store.send_row(state.database, send_id)
+    frozen_at, manifest = store.send_manifest(state.database, send_id)
+    out: dict[str, Any] = {"frozen_at": frozen_at, "changes": [], "problem": ""}
+    if row.started_at is not None or row.status not in ("scheduled", "paused"):
+        return out
+    try:
+        current = manifest_of(state.issues.issue(row.issue_slug), state.settings)
+    except ValidationError as exc:
+        first = exc.problems[0].message if exc.problems else exc.message
+        out["problem"] = (
+            f"the issue's files have problems now ({first}); the frozen version goes out"
+        )
+        return out
+    except MailerError:
+        out["problem"] = "the issue's folder is gone; the frozen version goes out"
+        return out
+    out["changes"] = changes(manifest, current)
+    return out
+
+
+def fit_warnings(state: Any, slug: str, list_slug: str) -> list[str]:
+    """Where issue ``slug`` differs from list ``list_slug`` in language or newsletter name."""
+    from mailer.compose.fit import ListFacts, list_warnings
+
+    issue = state.issues.issue(slug)
+    sender = store.list_sender(state.database, list_slug)
+    facts = ListFacts(sender.slug, sender.name, sender.from_name, sender.language)
+    return list_warnings(issue.language, issue.newsletter.name, facts)
 
 
 def _first_list(state: Any) -> str:
@@ -81,10 +132,16 @@ def schedule(
             # parse_when speaks in CLI flags; the form has fields.
             message = exc.message.replace("--at: ", "").replace("--tz: ", "timezone: ")
             raise MailerError(message) from exc
-    composed = compose_for_list(state, slug, list_slug)
+    composed, snapshot = freeze_for_list(state, slug, list_slug)
     try:
         send = sends.create_send(
-            state.settings, state.database, composed, list_slug, at=at, again=again
+            state.settings,
+            state.database,
+            composed,
+            list_slug,
+            at=at,
+            again=again,
+            snapshot=snapshot,
         )
     except ConflictError as exc:
         raise ConflictError(exc.message.replace("use --again", 'tick "Send again"')) from exc

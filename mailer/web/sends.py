@@ -10,6 +10,7 @@ from mailer.db import web as store
 from mailer.db.models import SendStatus
 from mailer.deliver import sends as delivery
 from mailer.errors import MailerError, NotFoundError
+from mailer.web import sending
 from mailer.web.app import flash, render, web_state
 from mailer.web.security import login_required
 
@@ -62,6 +63,9 @@ async def send_action(request: Request) -> Response:
         elif action == "resume":
             status = await state.run(delivery.resume, state.database, send_id)
             flash(request, f"Send #{send_id} resumed ({status}).")
+        elif action == "refreeze":
+            await state.run(sending.refreeze, state, send_id)
+            flash(request, f"Send #{send_id} re-frozen from the issue's files as they are now.")
         elif action == "cancel":
             left = await state.run(delivery.cancel, state.database, send_id)
             flash(request, f"Send #{send_id} cancelled; {left:,} recipients will not get it.")

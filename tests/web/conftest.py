@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from webkit import PASSWORD, add_list, csrf_of
+from webkit import PASSWORD, ROOT, SAMPLE, add_list, csrf_of
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -53,3 +54,12 @@ def editor(client: TestClient, app_db: Database) -> TestClient:
     )
     assert r.status_code == 303, r.text
     return client
+
+
+@pytest.fixture
+def own_issues(settings: Settings, tmp_path: Path) -> Path:
+    """A private copy of the sample issue, so tests may edit and break it."""
+    root = tmp_path / "issues"
+    shutil.copytree(ROOT / "issues" / SAMPLE, root / SAMPLE)
+    settings.paths.issues_dir = str(root)
+    return root

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import os
 import re
-import shutil
 import time
 from email import policy
 from pathlib import Path
@@ -18,15 +17,6 @@ from mailer.config import Settings
 from mailer.db import Database
 
 SAMPLE = "ai2x-briefing-2026-01-12"
-
-
-@pytest.fixture
-def own_issues(settings: Settings, tmp_path: Path) -> Path:
-    """A private copy of the sample issue, so tests may edit and break it."""
-    root = tmp_path / "issues"
-    shutil.copytree(ROOT / "issues" / SAMPLE, root / SAMPLE)
-    settings.paths.issues_dir = str(root)
-    return root
 
 
 def test_issues_list_shows_check_status(editor: TestClient) -> None:
@@ -207,13 +197,21 @@ def test_schedule_refusals(editor: TestClient, fields: dict[str, str], message: 
     assert "Not scheduled" in page and message in page
 
 
-def test_draft_web_pages_behind_login(editor: TestClient) -> None:
+def test_preview_links_to_signed_draft_pages(editor: TestClient) -> None:
     frame = editor.get(f"/admin/issues/{SAMPLE}/frame").text
     story = "large-models-to-act-as-traffic-lights-in"
-    assert f'href="/admin/issues/{SAMPLE}/web/{story}/"' in frame  # "Read more", unpublished
-    page = editor.get(f"/admin/issues/{SAMPLE}/web/{story}/")
+    found = re.search(rf'href="(/drafts/[^/"]+/){story}/"', frame)  # "Read more", unpublished
+    assert found, "the preview's Read more does not open a draft page"
+    draft = found.group(1)
+    editor.cookies.clear()  # a draft link works without a login: test copies go to anyone
+    page = editor.get(f"{draft}{story}/")
     assert page.status_code == 200 and "traffic lights" in page.text.lower()
-    assert editor.get(f"/admin/issues/{SAMPLE}/web/").status_code == 200
-    assert editor.get(f"/admin/issues/{SAMPLE}/web/nope/").status_code == 404
-    editor.cookies.clear()
-    assert editor.get(f"/admin/issues/{SAMPLE}/web/").status_code == 303  # login first
+    assert page.headers["x-robots-tag"] == "noindex, nofollow"
+    assert '<meta name="robots" content="noindex, nofollow">' in page.text
+    assert 'data-draft="1"' in page.text and "not published" in page.text
+    assert "no-store" in page.headers["cache-control"]
+    index = editor.get(draft)
+    assert index.status_code == 200 and f'href="{draft}{story}/"' in index.text
+    assert editor.get(f"{draft}nope/").status_code == 404
+    forged = editor.get(draft.replace("/drafts/", "/drafts/x"))
+    assert forged.status_code == 400 and "not valid" in forged.text

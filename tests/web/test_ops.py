@@ -46,11 +46,15 @@ def test_sends_page_and_progress_json(editor: TestClient, app_db: Database) -> N
     assert row["id"] == send_id and row["status"] == "scheduled" and row["percent"] == 0
 
 
-def test_scheduled_send_page(editor: TestClient) -> None:
+def test_scheduled_send_page(editor: TestClient, app_db: Database) -> None:
+    add_subscriber(app_db, "a@example.org")
+    add_subscriber(app_db, "b@example.org")
     send_id = _schedule(editor)
     page = editor.get(f"/admin/sends/{send_id}").text
     assert "Not started yet" in page
-    assert "2099-01-01 09:30 UTC (2099-01-01 10:30 Europe/Brussels)" in page
+    # The site's timezone (Europe/Brussels), with its offset; not "0 of 0 handled".
+    assert "due 2099-01-01 10:30 CET (UTC+01:00)" in page
+    assert 'data-audience="2"' in page and "0 of 0" not in page
     assert 'data-figure="sent"' not in page  # no report before the send starts
 
 
