@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 MAILER := $(VENV)/bin/mailer
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint fmt serve system-deps clean
+.PHONY: demo test test-fast bench lint fmt serve system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest
+
+# The inner loop: SQLite only, no browser, no fault tests with real processes,
+# spread over every core. `make test` (what CI runs) still runs everything.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not postgres and not chromium and not slow" -n auto -q
 
 bench: $(STAMP) system-deps
 	$(PY) -m bench

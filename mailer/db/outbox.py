@@ -10,15 +10,19 @@ outcomes are written in one executemany per kind.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
+    DateTime,
     String,
     Table,
+    Text,
     and_,
+    any_,
     bindparam,
     exists,
     func,
@@ -30,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from mailer.db import utcnow
@@ -341,31 +346,47 @@ def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = session.execute(
+    claiming = (
         update(R)
         .where(R.c.id.in_(ids_query.scalar_subquery()))
         .values(status=RS.SENDING, claimed_by=worker, lease_until=lease_until)
         .returning(R.c.id, R.c.email, R.c.email_hash, R.c.attempts, R.c.subscriber_id)
-    ).all()
-    if not claimed:
-        return []
-    # One lookup by primary key, driven by the claimed ids: the planner cannot
-    # pick a scan of the list, even on a fresh import with no statistics.
-    sub_ids = sorted({row.subscriber_id for row in claimed if row.subscriber_id is not None})
-    people = {
-        sid: (name, attrs, status, reason)
-        for sid, name, attrs, status, reason in session.execute(
-            select(S.c.id, S.c.name, S.c.attributes, SUB.c.status, SUP.c.reason)
-            .select_from(
-                S.outerjoin(
-                    SUB, and_(SUB.c.subscriber_id == S.c.id, SUB.c.list_id == list_id)
-                ).outerjoin(SUP, SUP.c.email_hash == S.c.email_hash)
+    )
+    if _is_postgresql(session):
+        # One statement, one round trip: the claim as a data-modifying CTE, the
+        # people looked up by primary key from its RETURNING rows.
+        claimed_rows = claiming.cte("claimed")
+        rows = session.execute(
+            _people(
+                select(claimed_rows, S.c.id.label("person")).select_from(
+                    claimed_rows.outerjoin(S, S.c.id == claimed_rows.c.subscriber_id)
+                ),
+                list_id,
             )
-            .where(S.c.id.in_(sub_ids))
-        )
-    }
+        ).all()
+        people = {
+            row.subscriber_id: (row.name, row.attributes, row.status, row.reason)
+            for row in rows
+            if row.person is not None
+        }
+        claimed = [
+            (row.id, row.email, row.email_hash, row.attempts, row.subscriber_id) for row in rows
+        ]
+    else:
+        claimed = [tuple(row) for row in session.execute(claiming)]
+        if not claimed:
+            return []
+        # One lookup by primary key, driven by the claimed ids: the planner cannot
+        # pick a scan of the list, even on a fresh import with no statistics.
+        sub_ids = sorted({row[4] for row in claimed if row[4] is not None})
+        people = {
+            sid: (name, attrs, status, reason)
+            for sid, name, attrs, status, reason in session.execute(
+                _people(select(S.c.id).select_from(S), list_id).where(S.c.id.in_(sub_ids))
+            )
+        }
     out = []
-    for rid, email, ehash, attempts, sub_id in sorted(claimed, key=lambda row: row.id):
+    for rid, email, ehash, attempts, sub_id in sorted(claimed, key=lambda row: row[0]):
         name, attrs, sub_status, sup_reason = people.get(sub_id, ("", {}, None, None))
         if sup_reason:
             skip = f"suppressed ({sup_reason})"
@@ -377,6 +398,20 @@ def claim(
             skip = ""
         out.append(Claimed(rid, email, ehash, int(attempts), name or "", attrs or {}, skip))
     return out
+
+
+def _people(query: Any, list_id: int) -> Any:
+    """Add a subscriber's name, attributes, subscription status and suppression
+    to ``query``, which selects from ``subscribers`` (or joins it)."""
+    return (
+        query.add_columns(S.c.name, S.c.attributes, SUB.c.status, SUP.c.reason)
+        .outerjoin(SUB, and_(SUB.c.subscriber_id == S.c.id, SUB.c.list_id == list_id))
+        .outerjoin(SUP, SUP.c.email_hash == S.c.email_hash)
+    )
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 @dataclass
@@ -410,14 +445,20 @@ _FREE = {"claimed_by": None, "lease_until": None}
 
 
 def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
-    """Write a batch's outcomes: one executemany per kind."""
-    by_id = R.c.id == bindparam("rid")
+    """Write a batch's outcomes: one set-based statement per kind present.
+
+    On PostgreSQL every statement takes arrays (``id = ANY(:ids)``, ``FROM
+    unnest(…)``), so its text is the same whatever the batch: psycopg prepares
+    it once, and the server plans it once. SQLite, in-process, runs an
+    executemany per kind.
+    """
+    pg = _is_postgresql(session)
     if outcomes.sent_plain:
         send_id, nonce, domain = outcomes.message_id_parts
         message_id = literal(f"<{send_id}.") + cast_text(R.c.id) + literal(f".{nonce}@{domain}>")
         session.execute(
             update(R)
-            .where(R.c.id.in_(outcomes.sent_plain))
+            .where(_among(pg, outcomes.sent_plain))
             .values(
                 status=RS.SENT,
                 sent_at=now,
@@ -429,19 +470,20 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
             )
         )
     if outcomes.sent:
-        session.execute(
-            update(R)
-            .where(by_id)
-            .values(
-                status=RS.SENT,
-                sent_at=now,
-                message_id=bindparam("mid"),
-                provider_message_id=bindparam("pmid"),
-                attempts=R.c.attempts + 1,
-                error="",
-                **_FREE,
-            ),
+        _update_each(
+            session,
+            pg,
             outcomes.sent,
+            {"mid": String, "pmid": String},
+            lambda v: {
+                "status": RS.SENT,
+                "sent_at": now,
+                "message_id": v["mid"],
+                "provider_message_id": v["pmid"],
+                "attempts": R.c.attempts + 1,
+                "error": "",
+                **_FREE,
+            },
         )
     for rows, status, bump in (
         (outcomes.failed, RS.FAILED, 1),
@@ -449,33 +491,74 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
         (outcomes.skipped, RS.SKIPPED, 0),
     ):
         if rows:
-            session.execute(
-                update(R)
-                .where(by_id)
-                .values(
-                    status=status, error=bindparam("err"), attempts=R.c.attempts + bump, **_FREE
-                ),
+            _update_each(
+                session,
+                pg,
                 rows,
+                {"err": Text},
+                lambda v, status=status, bump=bump: {  # type: ignore[misc]
+                    "status": status,
+                    "error": v["err"],
+                    "attempts": R.c.attempts + bump,
+                    **_FREE,
+                },
             )
     if outcomes.retry:
-        session.execute(
-            update(R)
-            .where(by_id)
-            .values(
-                status=RS.QUEUED,
-                error=bindparam("err"),
-                next_attempt_at=bindparam("at"),
-                attempts=R.c.attempts + 1,
-                **_FREE,
-            ),
+        _update_each(
+            session,
+            pg,
             outcomes.retry,
+            {"err": Text, "at": DateTime},
+            lambda v: {
+                "status": RS.QUEUED,
+                "error": v["err"],
+                "next_attempt_at": v["at"],
+                "attempts": R.c.attempts + 1,
+                **_FREE,
+            },
         )
     if outcomes.released:
         session.execute(
             update(R)
-            .where(R.c.id.in_(outcomes.released), R.c.status == RS.SENDING)
+            .where(_among(pg, outcomes.released), R.c.status == RS.SENDING)
             .values(status=RS.QUEUED, **_FREE)
         )
+
+
+def _among(pg: bool, ids: list[int]) -> Any:
+    """``id IN (…)``; on PostgreSQL ``id = ANY(:ids)``, one parameter whatever the count."""
+    if pg:
+        return R.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
+    return R.c.id.in_(ids)
+
+
+def _update_each(
+    session: Session,
+    pg: bool,
+    rows: list[dict[str, Any]],
+    columns: dict[str, Any],
+    values: Callable[[Any], dict[str, Any]],
+) -> None:
+    """Update each row ``rid`` with its own values (``columns`` of ``rows``).
+
+    PostgreSQL: one ``UPDATE … FROM unnest(:rid, :col, …)``, a parameter per
+    column. SQLite: an executemany, one bound row each.
+    """
+    if not pg:
+        by_name: dict[str, Any] = {name: bindparam(name) for name in columns}
+        session.execute(update(R).where(R.c.id == bindparam("rid")).values(**values(by_name)), rows)
+        return
+    names = ["rid", *columns]
+    arrays = [bindparam("rid", [r["rid"] for r in rows], type_=ARRAY(BigInteger))] + [
+        bindparam(name, [r[name] for r in rows], type_=ARRAY(kind))
+        for name, kind in columns.items()
+    ]
+    given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
+    session.execute(
+        update(R)
+        .where(R.c.id == given.c.rid)
+        .values(**values({name: given.c[name] for name in columns}))
+    )
 
 
 def cast_text(expr: Any) -> Any:

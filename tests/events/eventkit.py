@@ -22,7 +22,8 @@ from mailer.db.models import (
 from tests.support.rows import mailing_list
 
 PAYLOADS = Path(__file__).parent / "payloads"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "aws-ses-examples"
+# AWS's published examples, kept as published (see aws/README.md).
+AWS_EXAMPLES = PAYLOADS / "aws"
 
 # SES MessageIds in tests/events/payloads, by recipient.
 IDS = {

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from eventkit import PAYLOADS, SHARED, World, payload
+from eventkit import AWS_EXAMPLES, PAYLOADS, World, payload
 from sqlalchemy import func, select
 
 from mailer.db import email_hash
@@ -49,7 +49,7 @@ def test_fixture_parses(name: str) -> None:
     assert len({e.dedupe_key for e in events}) == len(events)
 
 
-SHARED_EXPECTED = {
+AWS_EXPECTED = {
     "notification-bounce-with-dsn.json": (Kind.BOUNCE, 1),
     "notification-bounce-without-dsn.json": (Kind.BOUNCE, 2),
     "notification-complaint-with-feedback-report.json": (Kind.COMPLAINT, 1),
@@ -68,20 +68,16 @@ SHARED_EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SHARED_EXPECTED))
+@pytest.mark.parametrize("name", sorted(AWS_EXPECTED))
 def test_published_aws_examples_parse(name: str) -> None:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip("no ../shared/aws-ses-examples beside the checkout")
-    kind, count = SHARED_EXPECTED[name]
+    path = AWS_EXAMPLES / name
+    kind, count = AWS_EXPECTED[name]
     events = parse_ses(json.loads(path.read_text()))
     assert [e.kind for e in events] == [kind] * count
 
 
-def test_shared_sqs_envelope_with_text_message_is_not_feedback() -> None:
-    path = SHARED / "sns-to-sqs-body-example.json"
-    if not path.exists():
-        pytest.skip("no ../shared/aws-ses-examples beside the checkout")
+def test_published_sqs_envelope_with_text_message_is_not_feedback() -> None:
+    path = AWS_EXAMPLES / "sns-to-sqs-body-example.json"
     with pytest.raises(ParseError, match="Message: not JSON"):
         parse_document(json.loads(path.read_text()), path.read_text(), "test")
 
@@ -154,10 +150,8 @@ def test_cli_ingest_names_the_field(world: World, mailer_cli, tmp_path: Path) ->
     assert f"{f}: mail.destination: missing or empty recipient list" in result.output
 
 
-def test_shared_examples_ingest_as_orphans_with_policy(world: World, mailer_cli) -> None:  # type: ignore[no-untyped-def]
-    if not SHARED.exists():
-        pytest.skip("no ../shared/aws-ses-examples beside the checkout")
-    files = [str(SHARED / n) for n in sorted(SHARED_EXPECTED)]
+def test_published_examples_ingest_as_orphans_with_policy(world: World, mailer_cli) -> None:  # type: ignore[no-untyped-def]
+    files = [str(AWS_EXAMPLES / n) for n in sorted(AWS_EXPECTED)]
     result = mailer_cli("events", "ingest", *files)
     assert result.exit_code == 0, result.output
     assert "0 matched, 16 orphans" in result.output

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from eventkit import SHARED, World, payload
+from eventkit import AWS_EXAMPLES, World, payload
 from snskit import (
     CERT_URL,
     REGION,
@@ -340,29 +340,24 @@ def test_string_to_sign_matches_the_documented_layout() -> None:
         "Type\nNotification\n"
     )
     assert sns.string_to_sign(sns.SnsMessage(fields)).decode() == expected
-    shared = SHARED / "sns-string-to-sign-notification.txt"
-    if shared.exists():
-        assert sns.string_to_sign(sns.SnsMessage(fields)) == shared.read_bytes()
+    published = AWS_EXAMPLES / "sns-string-to-sign-notification.txt"
+    assert sns.string_to_sign(sns.SnsMessage(fields)) == published.read_bytes()
 
 
-def test_confirmation_string_to_sign_matches_the_shared_example() -> None:
-    shared = SHARED / "sns-string-to-sign-subscription-confirmation.txt"
-    if not shared.exists():
-        pytest.skip("no ../shared/aws-ses-examples beside the checkout")
-    lines = shared.read_text().split("\n")
+def test_confirmation_string_to_sign_matches_the_published_example() -> None:
+    published = AWS_EXAMPLES / "sns-string-to-sign-subscription-confirmation.txt"
+    lines = published.read_text().split("\n")
     fields = dict(zip(lines[0:-1:2], lines[1::2], strict=True))
     fields["SigningCertURL"] = CERT_URL  # not signed: must not appear
-    assert sns.string_to_sign(sns.SnsMessage(fields)) == shared.read_bytes()
+    assert sns.string_to_sign(sns.SnsMessage(fields)) == published.read_bytes()
 
 
-def test_shared_aws_envelopes_are_refused_as_unverifiable(  # type: ignore[no-untyped-def]
+def test_published_aws_envelopes_are_refused_as_unverifiable(  # type: ignore[no-untyped-def]
     world: World, hook, settings: Settings, net: FakeNetwork
 ) -> None:
     """The documented examples carry placeholder or unverifiable signatures: never trusted."""
-    if not SHARED.exists():
-        pytest.skip("no ../shared/aws-ses-examples beside the checkout")
     for name in ("sns-http-notification.json", "sns-to-sqs-body-raw-delivery-disabled.json"):
-        doc = json.loads((SHARED / name).read_text())
+        doc = json.loads((AWS_EXAMPLES / name).read_text())
         settings.events.topic_arns = [doc["TopicArn"]]  # get past the allow-list to the signature
         settings.events.max_message_age_seconds = 0  # and past the age limit (they are old)
         assert "signature" in _refused(world, hook, doc, 403).lower()
