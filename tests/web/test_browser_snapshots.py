@@ -160,3 +160,40 @@ def test_short_send_chart_never_shows_delivered_above_sent(
     for (_, right), (left, _) in itertools.pairwise(boxes):
         assert right < left, f"axis labels overlap: {boxes}"
     _shot(page, "24-short-send-chart")
+
+
+def test_scheduled_send_page_shows_the_change_and_refreezes(
+    live: tuple[str, Settings, Database],  # noqa: F811
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from mailer.compose.snapshot import freeze_issue
+    from mailer.content import load_issue
+    from mailer.deliver.sends import create_send
+
+    base, settings, db = live
+    folder = _own_copy(settings, tmp_path)
+    add_list(db, "team")
+    add_subscriber(db, "ada@example.org", "team")
+    add_user(db, "editor", PASSWORD)
+    composed, snapshot = freeze_issue(load_issue(folder, settings), settings)
+    send = create_send(
+        settings, db, composed, "team", at=datetime(2099, 1, 1, 8), snapshot=snapshot
+    )
+    _edit(folder / "issue.toml", 'subject = "AI to', 'subject = "Edited: AI to')
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    page.goto(f"{base}/admin/sends/{send.id}")
+    page.fill("input[name=username]", "editor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/admin/sends/{send.id}")
+    notice = page.inner_text("[data-changed]")
+    assert "changed since this send was frozen" in notice and "Edited: AI to" in notice
+    assert "Will reach 1 subscriber" in page.inner_text("main")
+    _shot(page, "25-scheduled-send-changed")
+    page.on("dialog", lambda d: d.accept())
+    page.click("form[action$='/refreeze'] button")
+    page.wait_for_url(f"{base}/admin/sends/{send.id}")
+    assert page.locator("[data-changed]").count() == 0
+    assert page.inner_text("h1").startswith("Edited: AI to")
+    _shot(page, "26-scheduled-send-refrozen")
