@@ -371,9 +371,14 @@ def claim(
             for row in rows
             if row.person is not None
         }
-        claimed = [
-            (row.id, row.email, row.email_hash, row.attempts, row.subscriber_id) for row in rows
-        ]
+        # Keyed by id: the joins are on unique keys, but a row twice would be a
+        # message twice.
+        claimed = list(
+            {
+                row.id: (row.id, row.email, row.email_hash, row.attempts, row.subscriber_id)
+                for row in rows
+            }.values()
+        )
     else:
         claimed = [tuple(row) for row in session.execute(claiming)]
         if not claimed:
