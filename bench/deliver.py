@@ -318,7 +318,13 @@ def _pg_ok() -> bool:
 
 
 def _null_run(
-    report: Report, issue: Path, workdir: Path, label: str, url: str, count: int
+    report: Report,
+    issue: Path,
+    workdir: Path,
+    label: str,
+    url: str,
+    count: int,
+    target: int = 10_000,
 ) -> dict[str, Any]:
     _run("populate", url, str(count))
     result = _run("deliver", url, str(issue), str(workdir), "null", "")
@@ -328,8 +334,8 @@ def _null_run(
         f"null transport, {label}, {count:,} recipients",
         result["rate"],
         "msg/s",
-        target=">= 10,000",
-        ok=result["rate"] >= 10_000,
+        target=f">= {target:,}",
+        ok=result["rate"] >= target,
         note=f"{result['seconds']:.1f} s wall, {count / result['cpu_seconds']:,.0f} msg per CPU-s",
     )
     report.add(
@@ -367,9 +373,19 @@ def _bench_null(report: Report, issue: Path, workdir: Path) -> None:
     if _pg_ok():
         pg = _Pg()
         try:
-            _null_run(report, issue, workdir, "PostgreSQL", pg.url, 100_000)
+            on_pg = _null_run(report, issue, workdir, "PostgreSQL", pg.url, 100_000, 20_000)
         finally:
             pg.drop()
+        # The machine's load moves both figures: the ratio within one run is fairer.
+        ratio = on_pg["rate"] / small["rate"]
+        report.add(
+            SECTION,
+            "null transport, 100,000: PostgreSQL / SQLite",
+            ratio,
+            "x",
+            target=">= 0.9",
+            ok=ratio >= 0.9,
+        )
     else:
         report.add(
             SECTION, "null transport, PostgreSQL", 0, "msg/s", note=f"skipped: no {PG_ADMIN}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -78,6 +79,10 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """SIGTERM/SIGINT: finish the messages in flight, release the rest, exit."""
 
     def handler(signum: int, _frame: Any) -> None:
+        if not stop.is_set():
+            # os.write, not click.echo: a signal may land in the middle of
+            # another write to the same buffered stream.
+            os.write(2, b"stopping: finishing the messages in flight, releasing the rest\n")
         stop.set()
 
     if threading.current_thread() is not threading.main_thread():

@@ -1,11 +1,13 @@
 """The delivery store: every query about sends and their recipient (outbox) rows.
 
-Functions take a ``Session`` first and never commit; the engine runs each step
-(claim a batch, record its outcomes) in its own short transaction. Every
-statement is set-based: freezing a send's recipients is one ``INSERT … SELECT``,
-claiming a batch one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``
-(the lock clause is dropped on SQLite, where one worker runs at a time), and
-outcomes are written in one executemany per kind.
+Functions take a ``Session`` first and never commit; the engine records a
+batch and claims the next in one short transaction. Every statement is
+set-based: freezing a send's recipients is one ``INSERT … SELECT``, claiming a
+batch one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`` (the lock
+clause is dropped on SQLite, where one worker runs at a time; on PostgreSQL the
+claim is a CTE that also returns the people, one round trip), and outcomes are
+written in one statement per kind (array parameters on PostgreSQL, an
+executemany on SQLite).
 """
 
 from __future__ import annotations
@@ -369,9 +371,14 @@ def claim(
             for row in rows
             if row.person is not None
         }
-        claimed = [
-            (row.id, row.email, row.email_hash, row.attempts, row.subscriber_id) for row in rows
-        ]
+        # Keyed by id: the joins are on unique keys, but a row twice would be a
+        # message twice.
+        claimed = list(
+            {
+                row.id: (row.id, row.email, row.email_hash, row.attempts, row.subscriber_id)
+                for row in rows
+            }.values()
+        )
     else:
         claimed = [tuple(row) for row in session.execute(claiming)]
         if not claimed:

@@ -8,12 +8,11 @@ message, so the send's report counts it.
 from __future__ import annotations
 
 import threading
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from mailer.db import Database, email_hash, outbox, snapshots, subscribers, utcnow
@@ -128,11 +127,15 @@ def unsubscribe_link(db: Database, list_slug: str, email_hash: str, reason: str)
     counts it. Returns True if the subscription changed; unknown addresses
     change nothing. ``NotFoundError`` if the list is gone.
 
-    The one-click endpoint must stay fast under load: two statements, one
-    commit. (A single statement of data-modifying CTEs on PostgreSQL measured
-    slower: 1.75 ms against 1.33 ms a call.)
+    The one-click endpoint must stay fast under load. On PostgreSQL it is one
+    statement (data-modifying CTEs) run outside an explicit transaction: a
+    single statement is atomic by itself, and each round trip saved (BEGIN,
+    the second UPDATE, COMMIT) is a wait on a busy server. SQLite: two
+    statements, one commit.
     """
     now = utcnow()
+    if not db.is_sqlite:
+        return _unsubscribe_link_pg(db, list_slug, email_hash, reason, now)
     unsubscribe = (
         update(Subscription)
         .where(
@@ -154,7 +157,7 @@ def unsubscribe_link(db: Database, list_slug: str, email_hash: str, reason: str)
     # them at once, rather than in SQLite's busy handler, which sleeps in steps
     # of up to 100 ms and ruins tail latency under load. A Core connection, not
     # an ORM session: nothing here needs objects, and it halves the overhead.
-    with _sqlite_writer if db.is_sqlite else nullcontext(), db.engine.begin() as conn:
+    with _sqlite_writer, db.engine.begin() as conn:
         changed = conn.execute(unsubscribe).first()
         if changed is not None:
             conn.execute(_credit_statement(changed[0], changed[1]))
@@ -162,6 +165,58 @@ def unsubscribe_link(db: Database, list_slug: str, email_hash: str, reason: str)
         if conn.scalar(select(list_exists)) is None:
             raise NotFoundError(f"no list {list_slug!r}")
         return False
+
+
+# The PostgreSQL one-click in one statement. Every sub-statement sees the same
+# snapshot; ``credited`` learns what ``changed`` did from its RETURNING rows.
+_UNSUBSCRIBE_PG = text(
+    """
+WITH list AS (SELECT id FROM lists WHERE slug = :slug),
+changed AS (
+    UPDATE subscriptions
+    SET status = :unsubscribed, status_reason = :reason, status_changed_at = :now
+    WHERE list_id = (SELECT id FROM list)
+      AND subscriber_id = (SELECT id FROM subscribers WHERE email_hash = :hash)
+      AND status <> :unsubscribed
+    RETURNING list_id, subscriber_id
+),
+credited AS (
+    UPDATE send_recipients
+    SET unsubscribed_at = :now
+    WHERE id = (
+        SELECT r.id FROM send_recipients r
+        JOIN sends s ON s.id = r.send_id
+        JOIN changed c ON c.subscriber_id = r.subscriber_id AND c.list_id = s.list_id
+        WHERE r.status = :sent
+        ORDER BY r.sent_at DESC, r.id DESC
+        LIMIT 1
+    )
+      AND unsubscribed_at IS NULL
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM changed), (SELECT id FROM list), (SELECT count(*) FROM credited)
+"""
+)
+
+
+def _unsubscribe_link_pg(
+    db: Database, list_slug: str, email_hash: str, reason: str, now: datetime
+) -> bool:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        changed, list_id, _credited = conn.execute(
+            _UNSUBSCRIBE_PG,
+            {
+                "slug": list_slug,
+                "hash": email_hash,
+                "reason": reason[:200],
+                "now": now,
+                "unsubscribed": SubscriptionStatus.UNSUBSCRIBED,
+                "sent": RecipientStatus.SENT,
+            },
+        ).one()
+    if list_id is None:
+        raise NotFoundError(f"no list {list_slug!r}")
+    return bool(changed)
 
 
 # --- public list pages and preferences ------------------------------------------------

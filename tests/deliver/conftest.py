@@ -20,5 +20,6 @@ def smtp_server() -> Iterator[SmtpServer]:
     try:
         yield SmtpServer("127.0.0.1", port, handler)
     finally:
+        handler.let_go()  # a held session would keep the server from stopping
         controller.stop()
         asyncio.set_event_loop(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,23 @@ class RecordingHandler:
     lose_reply_for: set[str] = field(default_factory=set)
     transactions: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # From message number ``hold_from`` on (1-based; 0: never), take the message
+    # but answer only once ``let_go()`` is called: the sender is stuck, exactly
+    # there, for as long as a test needs (to kill or stop it at a known point).
+    hold_from: int = 0
+    held: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def hold(self, from_message: int) -> None:
+        """Hold message number ``from_message`` and every later one."""
+        self.released.clear()
+        self.held.clear()
+        self.hold_from = from_message
+
+    def let_go(self) -> None:
+        """Answer the held messages, and hold no more."""
+        self.hold_from = 0
+        self.released.set()
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -65,6 +83,11 @@ class RecordingHandler:
                     envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)
                 )
             )
+            hold = 0 < self.hold_from <= len(self.messages)
+        if hold:
+            self.held.set()
+            while not self.released.is_set():
+                await asyncio.sleep(0.005)
         if self.lose_reply_for.intersection(envelope.rcpt_tos):
             server.transport.close()
         return "250 Message accepted"

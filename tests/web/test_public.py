@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 from webkit import add_list, add_subscriber, csrf_of, status_of
 
 from mailer import links
 from mailer.config import Settings
-from mailer.db import Database, email_hash
+from mailer.db import Database, email_hash, utcnow
+from mailer.db import subscribers as lists_store
+from mailer.db import web as web_store
+from mailer.db.models import Recipient, RecipientStatus, Send, SendStatus
 from mailer.web import create_app
+from tests.support.rows import mailing_list
 
 
 def _outbox(settings: Settings) -> list[Path]:
@@ -318,3 +324,68 @@ def test_one_click_for_a_list_that_is_gone(
 
     with pytest.raises(NotFoundError):
         store.unsubscribe_link(db, "deleted-list", email_hash("stay@example.org"), "x")
+
+
+def test_one_click_credits_the_latest_message_from_that_list_once(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    """The send whose message carried the link counts the unsubscribe in its report."""
+    add_subscriber(db, "credit@example.org")
+    add_subscriber(db, "other@example.org")
+    now = utcnow()
+    rows = {}
+    with db.session() as s:
+        sub = lists_store.find_subscriber(s, "credit@example.org")
+        assert sub is not None
+        offers = mailing_list("offers")
+        s.add(offers)
+        s.flush()
+        news_id = lists_store.get_list(s, "news").id
+        # An older and a newer message from "news", and a newer one still from "offers".
+        for label, list_id, days in (
+            ("old", news_id, 9),
+            ("new", news_id, 2),
+            ("offers", offers.id, 1),
+        ):
+            send = Send(
+                issue_slug=f"issue-{label}",
+                list_id=list_id,
+                subject=label,
+                status=SendStatus.DONE,
+                status_reason="",
+                created_at=now,
+                total=1,
+            )
+            s.add(send)
+            s.flush()
+            row = Recipient(
+                send_id=send.id,
+                subscriber_id=sub.id,
+                email=sub.email,
+                email_hash=sub.email_hash,
+                status=RecipientStatus.SENT,
+                attempts=1,
+                error="",
+                sent_at=now - timedelta(days=days),
+                opens=0,
+                clicks=0,
+            )
+            s.add(row)
+            s.flush()
+            rows[label] = row.id
+
+    def credited() -> dict[str, bool]:
+        with db.session() as s:
+            found = {r.id: r.unsubscribed_at for r in s.scalars(select(Recipient))}
+            return {label: found[rid] is not None for label, rid in rows.items()}
+
+    token = _token(settings, "unsubscribe", "credit@example.org")
+    r = client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 200
+    assert status_of(db, "credit@example.org") == "unsubscribed"
+    assert credited() == {"old": False, "new": True, "offers": False}
+    # A repeat changes nothing; an address nobody knows changes nothing.
+    assert not web_store.unsubscribe_link(db, "news", email_hash("credit@example.org"), "again")
+    assert not web_store.unsubscribe_link(db, "news", email_hash("nobody@example.org"), "x")
+    assert credited() == {"old": False, "new": True, "offers": False}
+    assert status_of(db, "other@example.org") == "active"
