@@ -1,0 +1,65 @@
+"""Which language a draft is written in, told by lingua from the text itself."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from mailer.content.languages import available_languages
+
+# The languages told apart. Enough to notice that a text is not in one of the
+# languages we have template strings for, few enough to load in milliseconds.
+CANDIDATES = (
+    "ENGLISH",
+    "DUTCH",
+    "GERMAN",
+    "FRENCH",
+    "SPANISH",
+    "ITALIAN",
+    "PORTUGUESE",
+    "DANISH",
+    "SWEDISH",
+    "POLISH",
+    "CHINESE",
+    "JAPANESE",
+)
+SAMPLE_CHARS = 4000
+
+
+@lru_cache(maxsize=1)
+def _detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [getattr(Language, name) for name in CANDIDATES]
+    return LanguageDetectorBuilder.from_languages(*languages).build()
+
+
+def detect(text: str) -> str | None:
+    """The ISO 639-1 code of ``text``'s language (``"en"``, ``"nl"``), or None if unsure."""
+    sample = text[:SAMPLE_CHARS]
+    if len(sample.split()) < 3:
+        return None
+    found = _detector().detect_language_of(sample)
+    if found is None:
+        return None
+    return str(found.iso_code_639_1.name).lower()
+
+
+def choose(text: str, given: str | None) -> tuple[str, str | None]:
+    """The issue's language and, when it is not what was detected or given, why.
+
+    Only languages with template strings can be written (``mailer check``
+    refuses others); a text in another language is drafted as English and
+    the note says so.
+    """
+    if given:
+        return given, None
+    found = detect(text)
+    if found is None:
+        return "en", "could not tell the language; wrote en (use --language)"
+    if found not in available_languages():
+        return "en", (
+            f"the text looks like {found}, which has no template strings "
+            f"({', '.join(available_languages())}); wrote en (use --language)"
+        )
+    return found, None
