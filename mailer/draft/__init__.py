@@ -86,7 +86,7 @@ def draft(
     issue_date = date or next((part.date for part in parts if part.date), None)
     if issue_date is None:
         issue_date = dt.date.today()
-        notes.append("no date given or found: dated today (use --date)")
+        notes.append("no date given or found: dated today; set the date")
     table, where = _newsletter(settings, newsletter, title)
     if where:
         notes.append(where)

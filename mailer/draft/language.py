@@ -56,10 +56,10 @@ def choose(text: str, given: str | None) -> tuple[str, str | None]:
         return given, None
     found = detect(text)
     if found is None:
-        return "en", "could not tell the language; wrote en (use --language)"
+        return "en", "could not tell the language; wrote en; choose the language"
     if found not in available_languages():
         return "en", (
             f"the text looks like {found}, which has no template strings "
-            f"({', '.join(available_languages())}); wrote en (use --language)"
+            f"({', '.join(available_languages())}); wrote en; choose the language"
         )
     return found, None
