@@ -10,13 +10,13 @@ disk (or in another tab) since the page was loaded is never overwritten.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import shutil
 import tempfile
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -27,8 +27,6 @@ from mailer.errors import ConflictError, MailerError, NotFoundError, Problem
 
 EDITABLE = (".toml", ".md")
 MAX_FILE_BYTES = 512_000
-_LOCKS: dict[Path, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -58,9 +56,19 @@ def version(data: bytes | None) -> str:
     return "" if data is None else hashlib.sha256(data).hexdigest()[:16]
 
 
-def _lock(folder: Path) -> threading.Lock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(folder.resolve(), threading.Lock())
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    """Hold the issue folder's lock: one change at a time, across threads and processes.
+
+    ``flock`` on the folder itself: web workers in several processes share it,
+    and it needs no lock file that an editor would see.
+    """
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def confine(folder: Path, name: str) -> Path:
