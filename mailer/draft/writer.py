@@ -40,8 +40,8 @@ def toml_text(value: str) -> str:
 
 
 def comment(text: str) -> str:
-    """``text`` safe inside a TOML comment (no control characters)."""
-    return _CONTROL.sub(" ", text)
+    """``text`` safe inside a TOML comment: one line, no control characters."""
+    return _CONTROL.sub(" ", text.replace("\r", " ").replace("\n", " "))
 
 
 def render(draft: Draft, sources: list[str]) -> dict[str, str]:
