@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mailer.config import Settings
-from mailer.content.loader import ISSUE_FILE, check_issue, slugify
+from mailer.content.loader import ISSUE_FILE, check_issue, display, slugify
 from mailer.errors import ConflictError, MailerError, NotFoundError, Problem
 
 EDITABLE = (".toml", ".md")
@@ -156,7 +156,12 @@ def change(
                 )
         problems = _check_with(folder, new, settings)
         if problems:
-            raise SaveRefused(problems)
+            # A folder broken on disk is mended one save at a time: refuse
+            # only what this change makes worse, never its old problems.
+            known = {(p.file, p.path, p.message) for p in problems_of(folder, settings)}
+            added = [p for p in problems if (p.file, p.path, p.message) not in known]
+            if added:
+                raise SaveRefused(added)
         stamps: dict[str, str] = {}
         for name, text in new.items():
             path = targets[name]
@@ -168,6 +173,11 @@ def change(
             _atomic_write(path, data)
             stamps[name] = version(data)
         return stamps
+
+
+def problems_of(folder: Path, settings: Settings) -> list[FileProblem]:
+    """The issue's problems as they are on disk, each with its file and line."""
+    return _check_with(folder, {}, settings)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -204,7 +214,8 @@ def _check_with(folder: Path, new: dict[str, str | None], settings: Settings) ->
         texts = {
             rel: (copy / rel).read_text(encoding="utf-8", errors="replace") for rel in files(copy)
         }
-        return [_locate(problem, copy, texts) for problem in problems]
+        shown = {display(copy): display(folder), str(copy): str(folder)}
+        return [_locate(problem, copy, texts, shown) for problem in problems]
 
 
 _TOML_LINE = re.compile(r"line (\d+)")
@@ -212,12 +223,17 @@ _QUOTED_FILE = re.compile(r'(?:in |file )"([^"]+)"')
 _URL = re.compile(r"'([^']+)'")
 
 
-def _locate(problem: Problem, copy: Path, texts: dict[str, str]) -> FileProblem:
+def _locate(
+    problem: Problem, copy: Path, texts: dict[str, str], shown: dict[str, str]
+) -> FileProblem:
     """Name the problem's file relative to the folder and find its line."""
     name = ISSUE_FILE
     with contextlib.suppress(ValueError):
         name = Path(problem.file).resolve().relative_to(copy.resolve()).as_posix()
     message = problem.message
+    for temporary, real in shown.items():
+        # The check ran on a copy: messages name the real folder.
+        message = message.replace(temporary, real)
     line = 0
     toml_line = _TOML_LINE.search(message) if not problem.path else None
     if toml_line:

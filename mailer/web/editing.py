@@ -59,6 +59,7 @@ def _page(
     on_disk, disk_version = files.read(folder, name)
     toml_text, toml_version = files.read(folder, ISSUE_FILE)
     shown = on_disk if text is None else text
+    current = files.problems_of(folder, state.settings) if problems is None else []
     return render(
         request,
         "admin/edit.html",
@@ -73,6 +74,7 @@ def _page(
             "problems": problems or [],
             "error": error,
             "structure": _structure(toml_text),
+            "current": current,
         },
         status=status,
     )
@@ -107,7 +109,11 @@ async def save(request: Request) -> Response:
         return await state.run(
             lambda: _page(request, slug, name, text, expected, problems, message, status)
         )
-    flash(request, f"Saved {name}.")
+    remaining = await state.run(files.problems_of, folder, state.settings)
+    if remaining:
+        flash(request, f"Saved {name}; the issue still has {len(remaining)} problem(s).", "warning")
+    else:
+        flash(request, f"Saved {name}.")
     return RedirectResponse(f"/admin/issues/{slug}/edit?file={name}", status_code=303)
 
 

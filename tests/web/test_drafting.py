@@ -31,7 +31,10 @@ def issues(settings: Settings, tmp_path: Path) -> Path:
 def _form(client: TestClient, path: str) -> dict[str, str]:
     page = client.get(path)
     assert page.status_code == 200, page.text
-    fields = dict(re.findall(r'name="(csrf_token|version)" value="([^"]*)"', page.text))
+    fields: dict[str, str] = {}
+    # The first version on the page is the editor's file; later ones are issue.toml's.
+    for key, value in re.findall(r'name="(csrf_token|version)" value="([^"]*)"', page.text):
+        fields.setdefault(key, value)
     return fields
 
 
@@ -174,7 +177,7 @@ def test_symlinks_out_of_the_folder_are_refused(
 
 
 def _structure(editor: TestClient, slug: str, **data: str) -> None:
-    fields = _form(editor, f"/admin/issues/{slug}/edit")
+    fields = _form(editor, f"/admin/issues/{slug}/edit")  # issue.toml: the same version
     r = editor.post(f"/admin/issues/{slug}/structure", data={**fields, **data})
     assert r.status_code == 303
 
@@ -233,3 +236,30 @@ def test_locating_a_field_in_issue_toml() -> None:
     line = files.toml_line_of(text, "sections[1].stories[1].source")
     assert lines[line - 1] == 'source = "SCMP"'
     assert lines[files.toml_line_of(text, "newsletter.name") - 1].startswith("name = ")
+
+
+def test_an_issue_broken_on_disk_is_mended_one_save_at_a_time(
+    editor: TestClient, issues: Path
+) -> None:
+    slug = "ai2x-briefing-2026-01-12"
+    (issues / slug / "stories/ai-in-coal-mines.md").unlink()
+    page = editor.get(f"/admin/issues/{slug}/edit")
+    assert 'file "stories/ai-in-coal-mines.md" not found' in html.unescape(page.text)
+    assert "issue-problems" in page.text
+    assert "mailer-check-" not in page.text  # the check's temporary copy is never named
+    fields = _form(editor, f"/admin/issues/{slug}/edit?file=intro.md")
+    # A save that adds a problem is still refused ...
+    r = editor.post(
+        f"/admin/issues/{slug}/edit",
+        data={**fields, "file": "intro.md", "text": "See [this](/relative)."},
+    )
+    assert r.status_code == 422
+    assert "relative" in html.unescape(r.text)
+    # ... one that adds none is written, and says what is left.
+    r = editor.post(
+        f"/admin/issues/{slug}/edit",
+        data={**fields, "file": "intro.md", "text": "A new intro."},
+        follow_redirects=True,
+    )
+    assert (issues / slug / "intro.md").read_text(encoding="utf-8") == "A new intro."
+    assert "still has 1 problem" in r.text
