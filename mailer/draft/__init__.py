@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import cast
 
 from mailer.config import Settings
+from mailer.content.languages import available_languages, catalog_language
 from mailer.draft import language as languages
 from mailer.draft.lines import first_sentence, logical_lines
 from mailer.draft.model import SHAPES, Draft, DraftSection, Parsed, Shape
@@ -48,6 +49,11 @@ def draft(
         raise MailerError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)}")
     if not sources:
         raise MailerError("give at least one source")
+    if language is not None and catalog_language(language) is None:
+        raise MailerError(
+            f"language {language!r}: no template strings for it; "
+            f"available: {', '.join(available_languages())}"
+        )
     parts: list[Parsed] = []
     for source in sources:
         lines = logical_lines(source.text)

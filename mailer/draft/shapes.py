@@ -46,6 +46,7 @@ KNOWN_SOURCES = {
     "China Daily",
     "Global Times",
 }
+MAX_LABEL = 120  # the issue format's limit for a section label
 _SOURCE_WORD = re.compile(r"^(?:[A-Z][\w'’&.-]*|&|and|en)$")
 _ALL_CAPS = re.compile(r"^[A-Z]{2,6}$")
 
@@ -185,7 +186,11 @@ class _Briefing:
         if kind in (Kind.SECTION, Kind.TITLE):
             self.close_story()
             self.close_section()
-            self.section = DraftSection(line.text or None)
+            label = line.text or None
+            if label and len(label) > MAX_LABEL:
+                self.parsed.unplaced.append(f"section label too long: {label}")
+                label = None
+            self.section = DraftSection(label)
             self.parsed.sections.append(self.section)
             self.state = "start"
             return
@@ -222,8 +227,11 @@ class _Briefing:
                 return
             self.parsed.intro.append(text)
         elif state in ("start", "lost"):
-            if state == "lost" and not (looks_like_heading(text) and continues):
+            headline = looks_like_heading(text, 300)
+            if not headline or (state == "lost" and not continues):
+                # Text where a headline should be: keep it for the editor to place.
                 self.parsed.unplaced.append(text)
+                self.state = "lost"
                 return
             self.new_story(text, line)
         elif state == "headline":

@@ -255,3 +255,16 @@ def test_language_not_in_the_catalogs_is_said(settings: Settings) -> None:
 def test_text_without_a_story_is_refused(settings: Settings) -> None:
     with pytest.raises(MailerError, match="found no story"):
         draft_text("➤ Empty section\n_________\n", settings)
+
+
+def test_a_paragraph_where_a_headline_should_be_is_kept_unplaced(settings: Settings) -> None:
+    long = "This paragraph came straight after the marker. " * 4
+    text = f"Weekly\n➤ Cars\n{long}\nA real headline\nIts body text is here.\n"
+    result = draft_text(text, settings)
+    assert [s.headline for s in result.stories()] == ["A real headline"]
+    assert result.unplaced == [long.strip()]
+
+
+def test_language_without_template_strings_is_refused(settings: Settings) -> None:
+    with pytest.raises(MailerError, match="language 'de': no template strings"):
+        draft_text("Weekly\n➤ Cars\nA headline\nIts body.\n", settings, language="de")
