@@ -25,6 +25,7 @@ from mailer.web.issues import SLUG, issue_slugs, issues_root
 from mailer.web.security import form_str, login_required
 
 MAX_UPLOAD_BYTES = 512_000
+PASTED = "pasted text"
 
 
 def _newsletters(state: Any) -> list[str]:
@@ -55,7 +56,8 @@ async def _source(request: Request, form: Any) -> Source | None:
         return from_bytes(data, name)
     text = form.get("text")
     if isinstance(text, str) and text.strip():
-        return Source("pasted text", text)
+        # Pasted HTML (a page's source) is read as a web page, like an upload.
+        return from_bytes(text.encode("utf-8"), PASTED)
     return None
 
 
@@ -92,7 +94,7 @@ async def _new_issue(request: Request) -> Response:
             source = await _source(request, form)
             if source is None:
                 raise MailerError("paste the text or choose a file")
-            if source.name != "pasted text" and not source.html:
+            if source.name != PASTED and not source.html:
                 options["text"] = source.text
             if options["list"] and not options["newsletter"]:
                 lists = await state.run(store.public_lists, state.database)

@@ -14,6 +14,7 @@ from webkit import ROOT, csrf_of
 
 from mailer.config import Settings
 from mailer.content import folder as files
+from mailer.db import Database
 
 SEED_000 = next((ROOT / "tests/draft/seeds").glob("000_*.txt"))
 SAMPLE = "china-tech-2025-01-27"
@@ -71,17 +72,37 @@ def test_new_issue_shows_what_it_recognised_then_creates(editor: TestClient, iss
     assert again.status_code == 400 and "already exists" in again.text
 
 
-def test_new_issue_from_an_uploaded_web_page(editor: TestClient, issues: Path) -> None:
+def test_new_issue_from_an_uploaded_web_page(
+    editor: TestClient, issues: Path, db: Database
+) -> None:
     csrf = csrf_of(editor.get("/admin/new").text)
     page = (ROOT / "tests/draft/inputs/article_page.html").read_bytes()
     r = editor.post(
         "/admin/new",
-        data={"csrf_token": csrf, "action": "create", "slug": "rules", "date": "2025-09-02"},
+        data={
+            "csrf_token": csrf,
+            "action": "create",
+            "slug": "rules",
+            "date": "2025-09-02",
+            "list": "news",
+        },
         files={"upload": ("page.html", page, "text/html")},
     )
     assert r.status_code == 303, r.text
     story = (issues / "rules/stories/beijing-sets-rules-for-ai-generated-content.md").read_text()
     assert "hidden watermark" in story and "terrible idea" not in story
+    toml = tomllib.loads((issues / "rules/issue.toml").read_text(encoding="utf-8"))
+    assert toml["newsletter"]["name"] == "The News List"  # the chosen list names it
+
+
+def test_pasted_html_is_read_as_a_web_page(editor: TestClient, issues: Path) -> None:
+    csrf = csrf_of(editor.get("/admin/new").text)
+    page = (ROOT / "tests/draft/inputs/article_page.html").read_text(encoding="utf-8")
+    r = editor.post("/admin/new", data={"csrf_token": csrf, "action": "preview", "text": page})
+    assert r.status_code == 200
+    shown = html.unescape(r.text)
+    assert "feature: Beijing sets rules for AI-generated content" in shown
+    assert "trafilatura" in shown
 
 
 def test_upload_size_is_limited(editor: TestClient, issues: Path) -> None:
