@@ -1,4 +1,4 @@
-"""The "New issue" page and the issue editor, in-process (SQLite)."""
+"""The "New issue" page and the issue editor, in-process (SQLite; PostgreSQL where `db` is used)."""
 
 from __future__ import annotations
 
@@ -284,3 +284,34 @@ def test_an_issue_broken_on_disk_is_mended_one_save_at_a_time(
     )
     assert (issues / slug / "intro.md").read_text(encoding="utf-8") == "A new intro."
     assert "still has 1 problem" in r.text
+
+
+def test_add_a_story_in_a_new_section_and_the_limits(editor: TestClient, issues: Path) -> None:
+    slug = "china-6g-ai-plus-2024-03-09"
+    _structure(
+        editor,
+        slug,
+        action="add",
+        section="1",
+        label="More",
+        headline="A second one",
+        body="Its text.",
+    )
+    data = tomllib.loads((issues / slug / "issue.toml").read_text(encoding="utf-8"))
+    assert [s.get("label") for s in data["sections"]] == [None, "More"]
+    fields = _form(editor, f"/admin/issues/{slug}/edit")
+    r = editor.post(
+        f"/admin/issues/{slug}/structure",
+        data={**fields, "action": "section-down", "section": "1"},
+        follow_redirects=True,
+    )
+    assert "already at the bottom" in r.text
+    _structure(editor, slug, action="delete", section="1", story="0")
+    fields = _form(editor, f"/admin/issues/{slug}/edit")
+    r = editor.post(
+        f"/admin/issues/{slug}/structure",
+        data={**fields, "action": "delete", "section": "0", "story": "0"},
+        follow_redirects=True,
+    )
+    assert "an issue needs at least one story" in r.text
+    assert (issues / slug / "stories/6g-and-ai-plus.md").is_file()
