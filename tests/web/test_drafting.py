@@ -315,3 +315,18 @@ def test_add_a_story_in_a_new_section_and_the_limits(editor: TestClient, issues:
     )
     assert "an issue needs at least one story" in r.text
     assert (issues / slug / "stories/6g-and-ai-plus.md").is_file()
+
+
+def test_a_refused_save_keeps_the_editors_text(editor: TestClient, issues: Path) -> None:
+    toml_path = issues / SAMPLE / "issue.toml"
+    fields = _form(editor, f"/admin/issues/{SAMPLE}/edit")
+    bad = toml_path.read_text(encoding="utf-8").replace('title = "', 'titel = "', 1)
+    r = editor.post(
+        f"/admin/issues/{SAMPLE}/edit", data={**fields, "file": "issue.toml", "text": bad}
+    )
+    assert r.status_code == 422
+    area = re.search(r'<textarea name="text" id="editor"[^>]*>(.*?)</textarea>', r.text, re.S)
+    # HTML drops one newline right after <textarea>: the page puts one there.
+    assert area and html.unescape(area.group(1)) == "\n" + bad
+    # The form still carries the version the editor started from.
+    assert f'name="version" value="{fields["version"]}"' in r.text
