@@ -24,7 +24,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 
 
 @click.command("draft", short_help="Draft an issue folder from pasted text or a web page.")
-@click.argument("sources", nargs=-1, required=True)
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option(
     "--out",
     "out_dir",
