@@ -64,12 +64,14 @@ class Line:
 
 
 def normalise(text: str) -> str:
-    """Unicode NFC, ``\\n`` line ends, no BOM, no zero-width or no-break spaces."""
+    """Unicode NFC, ``\\n`` line ends; no BOM, control characters, zero-width or no-break spaces."""
     text = text.lstrip("\ufeff")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\u00a0", " ").replace("\u202f", " ")
     text = re.sub(r"[\u200b\u200c\u200d\u2060]", "", text)
+    # Control characters (an ESC from a terminal, a form feed) are never text.
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text)
     return re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
 
 
