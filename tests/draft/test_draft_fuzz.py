@@ -56,3 +56,25 @@ def test_any_text_drafts_or_fails_clearly(settings: Settings, lines: list[str], 
     assert data["sections"] and all(section["stories"] for section in data["sections"])
     for line in result.unplaced:
         assert " ".join(line.split())[:40] in " ".join(files["issue.toml"].split())
+
+
+@hsettings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.sampled_from(PIECES), max_size=25),
+    shape=st.sampled_from(["auto", "briefing", "article", "digest"]),
+)
+def test_every_draft_passes_check(
+    settings: Settings, tmp_path_factory: Any, lines: list[str], shape: str
+) -> None:
+    from mailer.content import check_issue
+    from mailer.draft import create
+
+    try:
+        result = draft([Source("f.txt", "\n".join(lines))], settings, shape=shape, language="en")
+    except MailerError:
+        return
+    out = tmp_path_factory.mktemp("drafts") / "issue"
+    create(result, ["f.txt"], out)
+    assert check_issue(out, settings) == []
