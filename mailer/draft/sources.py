@@ -89,7 +89,6 @@ def from_html(html: str, name: str) -> Source:
         include_links=False,
         include_formatting=False,
         favor_precision=True,
-        deduplicate=True,
     )
     if document is None:
         raise MailerError(f"{name}: found no article text in this web page")

@@ -9,6 +9,7 @@ deleted by editing ``issue.toml`` with its comments kept.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -114,7 +115,7 @@ async def save(request: Request) -> Response:
         flash(request, f"Saved {name}; the issue still has {len(remaining)} problem(s).", "warning")
     else:
         flash(request, f"Saved {name}.")
-    return RedirectResponse(f"/admin/issues/{slug}/edit?file={name}", status_code=303)
+    return RedirectResponse(f"/admin/issues/{slug}/edit?file={quote(name)}", status_code=303)
 
 
 def _int(form: Any, key: str) -> int:
@@ -147,7 +148,7 @@ async def structure(request: Request) -> Response:
                 form_str(form, "label"),
             )
             flash(request, f"Added a story in {name}.")
-            back += f"?file={name}"
+            back += f"?file={quote(name)}"
         elif action in ("story-up", "story-down", "section-up", "section-down"):
             step = -1 if action.endswith("up") else 1
             story = _int(form, "story") if action.startswith("story") else None
