@@ -30,6 +30,7 @@ COMMAND_MODULES = {
     "check": "compose",
     "build": "compose",
     "schema": "compose",
+    "draft": "draft",
     "lists": "lists",
     "subscribers": "lists",
     "send": "deliver",

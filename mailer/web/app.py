@@ -149,7 +149,7 @@ def _pool_size(db: Database) -> int:
 
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """Build the web application for ``settings`` (and ``database``, made if not given)."""
-    from mailer.web import auth, editors, ops, public
+    from mailer.web import auth, drafting, editing, editors, ops, public
 
     db = database or Database.from_settings(settings)
     owns_db = database is None
@@ -176,6 +176,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     routes: list[BaseRoute] = [
         *auth.routes,
         *editors.routes,
+        *drafting.routes,
+        *editing.routes,
         *ops.routes,
         *public.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
