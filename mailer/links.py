@@ -112,6 +112,16 @@ def subscribe_url(settings: Settings, list_slug: str) -> str:
     return f"{_base(settings)}/subscribe/{quote(list_slug)}"
 
 
+def home_url(settings: Settings) -> str:
+    """The site's home page: every public newsletter, with its subscribe link."""
+    return f"{_base(settings)}/"
+
+
+def archive_url(settings: Settings) -> str:
+    """The list of every published issue."""
+    return f"{_base(settings)}/issues/"
+
+
 def issue_url(settings: Settings, issue_slug: str) -> str:
     """The web version of an issue ("view in browser", archive entry)."""
     return f"{_base(settings)}/issues/{quote(issue_slug)}/"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mailer.cli import AppContext, pass_app
-from mailer.errors import MailerError, ValidationError
+from mailer.errors import MailerError, Problem, ValidationError
 
 # The compose stack (MJML, premailer, Markdown, Babel) is imported inside the
 # commands: every other `mailer` command starts faster without it.
@@ -24,6 +24,11 @@ def _count(items: Sequence[object], noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
+def _echo_warnings(warnings: Sequence[Problem]) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
 def _echo_lint(results: list[LintResult]) -> None:
     for result in results:
         click.echo(str(result), err=result.level == "error")
@@ -33,17 +38,25 @@ def _echo_lint(results: list[LintResult]) -> None:
 @click.argument("issue")
 @pass_app
 def check(app: AppContext, issue: str) -> None:
-    """Validate ISSUE (a folder, its issue.toml, or a slug) and list every problem."""
-    from mailer.content import check_issue, resolve_issue_path
+    """Validate ISSUE (a folder, its issue.toml, or a slug) and list every problem.
+
+    Warnings (raw HTML in Markdown, shown as text) are printed but do not fail.
+    """
+    from mailer.content import load_issue, resolve_issue_path
+    from mailer.content.hints import issue_warnings
     from mailer.content.loader import display
 
     path = resolve_issue_path(issue, app.settings)
-    problems = check_issue(path, app.settings)
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    if problems:
-        raise MailerError(_count(problems, "problem") + f" in {display(path)}")
-    click.echo(f"{display(path)}: ok")
+    try:
+        loaded = load_issue(path, app.settings)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise MailerError(_count(exc.problems, "problem") + f" in {display(path)}") from exc
+    warnings = issue_warnings(loaded)
+    _echo_warnings(warnings)
+    more = f" ({_count(warnings, 'warning')})" if warnings else ""
+    click.echo(f"{display(path)}: ok{more}")
 
 
 @click.command("build", short_help="Build an issue: email, text part, web pages.")
@@ -60,6 +73,7 @@ def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
     """Compose ISSUE into email.html, email.txt and its web pages; print the lint report."""
     from mailer.compose import LintFailed, build_issue
     from mailer.content import resolve_issue_path
+    from mailer.content.hints import issue_warnings
     from mailer.content.loader import display
 
     path = resolve_issue_path(issue, app.settings)
@@ -74,6 +88,7 @@ def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
         errors = [r for r in exc.results if r.level == "error"]
         raise MailerError(_count(errors, "lint error") + "; nothing written") from exc
     composed = result.composed
+    _echo_warnings(issue_warnings(result.issue))
     _echo_lint(composed.lint)
     html_kb = len(composed.html.encode("utf-8")) / 1000
     click.echo(
