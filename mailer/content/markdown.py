@@ -179,23 +179,28 @@ def _html_parser() -> MarkdownIt:
 
 
 def raw_html(source: str) -> list[tuple[int, str]]:
-    """``(line, tag)`` of each piece of raw HTML in ``source``, lines counted from 1.
+    """``(line, tags)`` of each line of ``source`` with raw HTML, lines counted from 1.
 
     Rendering escapes such HTML (it shows as text); this finds it so that
     ``mailer check`` can tell the editor, who probably meant markup.
     """
-    found: list[tuple[int, str]] = []
+    by_line: dict[int, list[str]] = {}
     for token in _html_parser().parse(source):
         start = token.map[0] + 1 if token.map else 1
         if token.type == "html_block":
-            found.append((start, _first_tag(token.content)))
+            by_line.setdefault(start, []).append(_first_tag(token.content))
         elif token.type == "inline":
             breaks = 0
             for child in token.children or []:
                 if child.type in ("softbreak", "hardbreak"):
                     breaks += 1
                 elif child.type == "html_inline":
-                    found.append((start + breaks, _first_tag(child.content)))
+                    by_line.setdefault(start + breaks, []).append(_first_tag(child.content))
+    found: list[tuple[int, str]] = []
+    for line, tags in sorted(by_line.items()):
+        # "<b>bold</b>" is one finding: closing tags only count on a line without openers.
+        opening = [tag for tag in tags if not tag.startswith("</")] or tags
+        found.append((line, ", ".join(dict.fromkeys(opening))))
     return found
 
 
