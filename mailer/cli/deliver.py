@@ -319,6 +319,7 @@ def worker_cmd(app: AppContext, once: bool) -> None:
             if stats.uncertain_found
             else ""
         )
+        + (f", {stats.queued_mail} queued mails and requests handled" if stats.queued_mail else "")
         + (
             f", {stats.feedback_messages} feedback messages ingested"
             if stats.feedback_messages

@@ -33,7 +33,8 @@ def add(
 ) -> str:
     """Add an address to a list; return what happened, for the operator.
 
-    With ``send_confirmation`` the address gets a confirmation email and stays
+    With ``send_confirmation`` the address gets a confirmation email (queued for
+    the worker) and stays
     unconfirmed until its owner clicks (the only way back for an unsubscribed
     address); otherwise it becomes active at once.
     """
@@ -75,7 +76,10 @@ def add(
     if current is not None and current.status == Status.ACTIVE:
         return f"{address} is already active on {lst.slug}"
     minutes = settings.lists.confirm_resend_minutes
-    return f"confirmation sent to {address} for {lst.slug} (at most one per {minutes} min)"
+    return (
+        f"confirmation queued for {address} for {lst.slug} (at most one per {minutes} min; "
+        "`mailer worker` delivers it)"
+    )
 
 
 @dataclass(frozen=True)

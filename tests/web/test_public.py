@@ -8,16 +8,22 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event, select, text
 from starlette.testclient import TestClient
 from webkit import add_list, add_subscriber, csrf_of, status_of
 
 from mailer import links
 from mailer.config import Settings
 from mailer.db import Database, email_hash
+from mailer.db.models import QueuedMail
+from mailer.deliver.worker import Worker
 from mailer.web import create_app
+from tests.support.aws import free_port
 
 
-def _outbox(settings: Settings) -> list[Path]:
+def _outbox(settings: Settings, db: Database) -> list[Path]:
+    """What the worker delivers from the mail queue (it runs first)."""
+    Worker(settings, db).run(once=True)
     folder = settings.path(settings.delivery.outbox_dir)
     return sorted(folder.rglob("*.eml")) if folder.exists() else []
 
@@ -49,8 +55,9 @@ def test_double_opt_in_subscribe_then_confirm(
     r = _subscribe(client, "new@example.org")
     assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
     assert "Please check your inbox" in client.get(r.headers["location"]).text
+    assert status_of(app_db, "new@example.org") is None  # the worker handles the request
+    [eml] = _outbox(settings, app_db)
     assert status_of(app_db, "new@example.org") == "unconfirmed"
-    [eml] = _outbox(settings)
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     url = re.search(r"https://news\.example\.org(/confirm/\S+)", body)
@@ -83,8 +90,8 @@ def test_single_opt_in_list(settings: Settings, web_db: Database) -> None:
         r = _subscribe(c, "open@example.org", "open")
         assert r.status_code == 303
         assert "Your subscription to The Open List is recorded" in c.get(r.headers["location"]).text
+    assert _outbox(settings, web_db) == []
     assert status_of(web_db, "open@example.org", "open") == "active"
-    assert _outbox(settings) == []
 
 
 def test_same_answer_whether_or_not_subscribed(client: TestClient, app_db: Database) -> None:
@@ -96,27 +103,35 @@ def test_same_answer_whether_or_not_subscribed(client: TestClient, app_db: Datab
     assert client.get(first.headers["location"]).text == client.get(second.headers["location"]).text
 
 
-def test_one_confirmation_per_address_per_hour(client: TestClient, settings: Settings) -> None:
+def test_one_confirmation_per_address_per_hour(
+    client: TestClient, settings: Settings, app_db: Database
+) -> None:
     for _ in range(3):
         assert _subscribe(client, "twice@example.org").status_code == 303
-    assert len(_outbox(settings)) == 1
+    assert len(_outbox(settings, app_db)) == 1
 
 
-def test_bad_address_is_explained_and_kept(client: TestClient, settings: Settings) -> None:
+def test_bad_address_is_explained_and_kept(
+    client: TestClient, settings: Settings, app_db: Database
+) -> None:
     r = _subscribe(client, "not an address")
     assert r.status_code == 422
     assert 'value="not an address"' in r.text  # what was typed is kept
     assert "flash-error" in r.text
-    assert _outbox(settings) == []
+    assert _outbox(settings, app_db) == []
 
 
-def test_honeypot_gets_the_same_answer_and_no_mail(client: TestClient, settings: Settings) -> None:
+def test_honeypot_gets_the_same_answer_and_no_mail(
+    client: TestClient, settings: Settings, app_db: Database
+) -> None:
     r = _subscribe(client, "bot@example.org", website="http://spam.example")
     assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
-    assert _outbox(settings) == []
+    assert _outbox(settings, app_db) == []
 
 
-def test_subscribe_without_csrf_is_403(client: TestClient, settings: Settings) -> None:
+def test_subscribe_without_csrf_is_403(
+    client: TestClient, settings: Settings, app_db: Database
+) -> None:
     r = client.post("/subscribe/news", data={"email": "a@example.org"})
     assert r.status_code == 403
     page_of_other_list = csrf_of(client.get("/subscribe/news").text)
@@ -124,7 +139,7 @@ def test_subscribe_without_csrf_is_403(client: TestClient, settings: Settings) -
         "/subscribe/other", data={"email": "a@example.org", "csrf_token": page_of_other_list}
     )
     assert r.status_code in (403, 404)
-    assert _outbox(settings) == []
+    assert _outbox(settings, app_db) == []
 
 
 def test_subscribe_rate_limit_429(settings: Settings, web_db: Database) -> None:
@@ -136,7 +151,7 @@ def test_subscribe_rate_limit_429(settings: Settings, web_db: Database) -> None:
     assert codes == [303, 303, 303, 429]
     assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
     assert "Too many attempts" in last.text
-    assert len(_outbox(settings)) == 3
+    assert len(_outbox(settings, web_db)) == 3
 
 
 # --- unsubscribe ---------------------------------------------------------------------------
@@ -289,20 +304,79 @@ def test_forged_preferences_token_is_400(client: TestClient) -> None:
     assert client.get("/preferences/forged.token").status_code == 400
 
 
-def test_confirmation_failure_is_a_clear_503(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+def test_form_answers_while_the_mail_server_is_down(
+    client: TestClient, app_db: Database, settings: Settings
 ) -> None:
-    import mailer.deliver.single as single
-    from mailer.deliver.transports.base import TemporaryFailure
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise TemporaryFailure("421 4.7.0 mail.internal.example busy")
-
-    monkeypatch.setattr(single, "send_single", refuse)
+    settings.delivery.transport = "smtp"
+    settings.smtp.port = free_port()  # nobody listens there
+    settings.smtp.timeout = 2
     r = _subscribe(client, "later@example.org")
-    assert r.status_code == 503
-    assert "Please try again in a few minutes" in r.text
-    assert "internal.example" not in r.text
+    assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
+    Worker(settings, app_db).run(once=True)
+    with app_db.session() as s:
+        [mail] = s.scalars(select(QueuedMail).where(QueuedMail.kind == "confirm")).all()
+    # Queued for a retry with backoff, nothing lost.
+    assert mail.status == "queued" and mail.attempts == 1 and mail.next_attempt_at is not None
+    assert mail.to_email == "later@example.org" and "/confirm/" in mail.text
+
+
+def _statements(db: Database, client: TestClient, address: str) -> list[str]:
+    """Every SQL statement the subscribe POST runs (the GET for its form not included)."""
+    page = client.get("/subscribe/news")
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        r = client.post(
+            "/subscribe/news",
+            data={"email": address, "name": "Jo", "csrf_token": csrf_of(page.text)},
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert r.status_code == 303
+    return seen
+
+
+def _people(db: Database) -> tuple[object, ...]:
+    with db.session() as s:
+        return (
+            s.execute(text("SELECT id, email, name FROM subscribers ORDER BY id")).all(),
+            s.execute(
+                text("SELECT list_id, subscriber_id, status, confirm_sent_at FROM subscriptions")
+            ).all(),
+        )
+
+
+def test_form_does_the_same_database_work_for_every_address(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    add_subscriber(db, "old@example.org", name="Old Reader")
+    people = _people(db)
+    known = _statements(db, client, "old@example.org")
+    fresh = _statements(db, client, "fresh@example.org")
+    assert known == fresh
+    writes = [st for st in known if not st.upper().startswith(("SELECT", "BEGIN", "COMMIT"))]
+    assert len(writes) == 1 and writes[0].upper().startswith("INSERT INTO MAIL_QUEUE"), writes
+    # The form touched nobody's subscription: that is the worker's job.
+    assert _people(db) == people
+    with db.session() as s:
+        rows = s.scalars(select(QueuedMail).order_by(QueuedMail.id)).all()
+        shapes = [(r.kind, r.status, r.list_id, sorted(r.data)) for r in rows]
+    assert shapes[0] == shapes[1] == ("subscribe", "queued", shapes[0][2], ["list", "source"])
+    # The worker then mails only the new address, and keeps no address in the requests.
+    Worker(settings, db).run(once=True)
+    with db.session() as s:
+        rows = s.scalars(select(QueuedMail).order_by(QueuedMail.id)).all()
+    assert [(r.kind, r.status, r.to_email) for r in rows] == [
+        ("subscribe", "done", ""),
+        ("subscribe", "done", ""),
+        ("confirm", "sent", "fresh@example.org"),
+    ]
+    assert status_of(db, "old@example.org") == "active"
+    assert status_of(db, "fresh@example.org") == "unconfirmed"
 
 
 def test_one_click_for_a_list_that_is_gone(
