@@ -90,6 +90,9 @@ class MailingList(Base):
     template: Mapped[str] = mapped_column(String(100), default="default")
     double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     postal_address: Mapped[str] = mapped_column(Text, default="")
+    # The welcome message new subscribers get: a folder under the lists folder
+    # or a template folder (see mailer.lists.welcome); "" for none.
+    welcome: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -132,6 +135,9 @@ class Subscription(Base):
     status_changed_at: Mapped[datetime]
     created_at: Mapped[datetime]
     confirm_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when the list's welcome message was queued for this subscription:
+    # a welcome goes out once, however often the subscription turns active.
+    welcomed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Suppression(Base):

@@ -31,6 +31,7 @@ from mailer.db.models import MailingList
 from mailer.db.models import SubscriptionStatus as Status
 from mailer.deliver import queue
 from mailer.errors import NotFoundError
+from mailer.lists import welcome
 from mailer.lists.addresses import normalise_email
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ def _subscribe(
         return quiet
     if not confirm and current is None:
         store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, f"subscribed ({source})")
+        welcome.queue_welcome(session, settings, lst, sub)
         return SubscribeOutcome.SUBSCRIBED
     if not store.claim_confirmation(session, lst.id, sub.id, now, window):
         log.info("confirmation to %s not resent: sent less than %s ago", lst.slug, window)
@@ -216,6 +218,8 @@ def confirm(db: Database, settings: Settings, token: str) -> ConfirmResult:
         ):
             raise gone
         store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "confirmed")
+        # In the same transaction: confirmed and welcome queued, or neither.
+        welcome.queue_welcome(session, settings, lst, sub)
         return ConfirmResult(lst.slug, lst.name, already=False)
 
 

@@ -17,6 +17,7 @@ from mailer.db import subscribers as store
 from mailer.db.models import MailingList, Subscriber, Subscription, Suppression, SuppressionReason
 from mailer.db.models import SubscriptionStatus as Status
 from mailer.errors import ConflictError, NotFoundError
+from mailer.lists import welcome as welcome_mail
 from mailer.lists.addresses import normalise_email
 from mailer.lists.optin import SubscribeOutcome, subscribe
 
@@ -30,17 +31,28 @@ def add(
     name: str = "",
     attributes: dict[str, Any] | None = None,
     send_confirmation: bool = False,
+    welcome: bool = False,
 ) -> str:
     """Add an address to a list; return what happened, for the operator.
 
     With ``send_confirmation`` the address gets a confirmation email (queued for
     the worker) and stays
     unconfirmed until its owner clicks (the only way back for an unsubscribed
-    address); otherwise it becomes active at once.
+    address), and gets the list's welcome when they do; otherwise it becomes
+    active at once, and with ``welcome`` the list's welcome mail is queued.
     """
     address = normalise_email(email, check_deliverability=settings.lists.check_deliverability)
     with db.session() as session:
         lst = store.get_list(session, list_slug)
+        # Composed before anything changes: a broken welcome stops the add
+        # with its one-line error instead of leaving someone unwelcomed.
+        rendered = None
+        if welcome and not send_confirmation:
+            if not lst.welcome:
+                raise ConflictError(
+                    f"list {lst.slug} has no welcome message (set welcome in its file)"
+                )
+            rendered = welcome_mail.render(settings, lst)
         supp = store.get_suppression(session, address)
         if supp is not None:
             raise ConflictError(
@@ -68,6 +80,10 @@ def add(
             if current is not None and current.status == Status.ACTIVE:
                 return f"{address} is already active on {lst.slug} (details updated)"
             store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "added by operator")
+            if rendered is not None and welcome_mail.queue_welcome(
+                session, settings, lst, sub, rendered
+            ):
+                return f"{address} is now active on {lst.slug}; welcome mail queued"
             return f"{address} is now active on {lst.slug}"
     outcome = subscribe(db, settings, list_slug, address, source="cli", double_opt_in=True)
     assert outcome is SubscribeOutcome.CONFIRMATION_SENT

@@ -135,7 +135,7 @@ def _pool_size(db: Database) -> int:
 
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """Build the web application for ``settings`` (and ``database``, made if not given)."""
-    from mailer.web import auth, editors, ops, public
+    from mailer.web import auth, editors, ops, public, welcome
 
     db = database or Database.from_settings(settings)
     owns_db = database is None
@@ -163,6 +163,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         *auth.routes,
         *editors.routes,
         *ops.routes,
+        *welcome.routes,
         *public.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
