@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -244,3 +245,34 @@ def test_send_test_queues_a_marked_copy_that_welcomes_nobody(
     assert message["Subject"] == "[TEST] Welcome to the Weekly Briefing"
     assert message["To"] == "editor@example.org"
     assert queued_welcomes(welcome_db) == 0
+
+
+def test_cli_add_import_and_show_welcome(
+    welcome_db: Database, settings: Settings, mailer_cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    result = mailer_cli("subscribers", "add", "cli@example.org", "--list", "weekly", "--welcome")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "cli@example.org is now active on weekly; welcome mail queued"
+    shown = mailer_cli("subscribers", "show", "cli@example.org")
+    assert re.search(r"list: +weekly: active since .*; welcome mail queued \d{4}-", shown.output)
+    people_csv = write_csv(tmp_path / "p.csv", "email\nx@example.org\ny@example.org\n")
+    result = mailer_cli("subscribers", "import", str(people_csv), "--list", "weekly", "--welcome")
+    assert result.exit_code == 0, result.output
+    assert "added 2 to weekly" in result.output and "2 welcome mails queued" in result.output
+    assert queued_welcomes(welcome_db) == 3
+
+
+def test_cli_welcome_on_a_list_without_one_is_one_line_error(
+    lists_db: Database, mailer_cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    result = mailer_cli("subscribers", "add", "cli@example.org", "--list", "weekly", "--welcome")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: list weekly has no welcome message (set welcome in its file)"
+    ]
+    people_csv = write_csv(tmp_path / "p.csv", "email\nx@example.org\n")
+    result = mailer_cli("subscribers", "import", str(people_csv), "--list", "weekly", "--welcome")
+    assert result.exit_code == 1
+    assert "Error: list weekly has no welcome message" in result.output
+    with lists_db.session() as s:
+        assert store.find_subscriber(s, "x@example.org") is None
