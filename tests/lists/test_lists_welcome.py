@@ -276,3 +276,19 @@ def test_cli_welcome_on_a_list_without_one_is_one_line_error(
     assert "Error: list weekly has no welcome message" in result.output
     with lists_db.session() as s:
         assert store.find_subscriber(s, "x@example.org") is None
+
+
+def test_the_sample_welcomes_compose_in_their_lists_language(
+    db: Database, settings: Settings, lists_dir: Path
+) -> None:
+    import shutil
+
+    shutil.rmtree(lists_dir)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "lists", lists_dir)
+    sync_lists(db, settings)
+    english = welcome.preview(db, settings, "china-ai2x")
+    dutch = welcome.preview(db, settings, "china-digest-nl")
+    assert english.subject == "Welcome to the China AI2X Briefing"
+    assert "Unsubscribe" in english.text and '<html lang="en"' in english.html
+    assert dutch.subject == "Welkom bij China AI Digest"
+    assert "Uitschrijven" in dutch.text and '<html lang="nl"' in dutch.html
