@@ -133,7 +133,14 @@ def read_message(folder: Path) -> WelcomeMessage:
         if not target.is_relative_to(folder.resolve()) or not target.is_file():
             problems.append(Problem(file, "body_file", f'file "{body_file}" not found in {folder}'))
         else:
-            body = target.read_text(encoding="utf-8-sig")
+            try:
+                body = target.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                problems.append(
+                    Problem(
+                        file, "body_file", f'file "{body_file}" is not UTF-8 (byte {exc.start})'
+                    )
+                )
     if problems:
         raise ValidationError(problems)
     return WelcomeMessage(str(subject).strip(), str(data.get("preheader", "")).strip(), str(body))

@@ -292,3 +292,34 @@ def test_the_sample_welcomes_compose_in_their_lists_language(
     assert "Unsubscribe" in english.text and '<html lang="en"' in english.html
     assert dutch.subject == "Welkom bij China AI Digest"
     assert "Uitschrijven" in dutch.text and '<html lang="nl"' in dutch.html
+
+
+@pytest.mark.parametrize(
+    ("toml", "files", "field", "message"),
+    [
+        ('subject = "Hi"\nbody = "x"\nbody_file = "b.md"\n', {"b.md": b"x"}, "body", "give either"),
+        ('subject = "Hi"\nbody_file = "../b.md"\n', {}, "body_file", 'file "../b.md" not found'),
+        (
+            'subject = "Hi"\nbody_file = "b.md"\n',
+            {"b.md": b"\xff\xfe\x00"},
+            "body_file",
+            "not UTF-8",
+        ),
+        ('subject = "Two\\nlines"\nbody = "x"\n', {}, "subject", "must be one line"),
+        ('subject = 3\nbody = "x"\n', {}, "subject", "must be non-empty text"),
+        ('subject = "Hi"\nbody = "x"\n[broken\n', {}, "", "not valid TOML"),
+    ],
+)
+def test_message_folder_problems_name_file_and_field(
+    tmp_path: Path, toml: str, files: dict[str, bytes], field: str, message: str
+) -> None:
+    folder = tmp_path / "welcome"
+    folder.mkdir()
+    (folder / "message.toml").write_text(toml, encoding="utf-8")
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    with pytest.raises(ValidationError) as caught:
+        welcome.read_message(folder)
+    [problem] = caught.value.problems
+    assert problem.file == str(folder / "message.toml")
+    assert (problem.path, message in problem.message) == (field, True), problem
