@@ -1,4 +1,4 @@
-"""Every text/background pair of the samples is readable in dark mode (and its text in light).
+"""Every text/background pair of the samples (emails and story pages) is readable in dark mode.
 
 Measured in real headless Chromium with ``prefers-color-scheme: dark``
 emulated: for each visible element with text of its own, the computed text
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from composekit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DUTCH, ENGLISH, SAMPLES, need
+from composekit import ARTICLE, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DUTCH, ENGLISH, SAMPLES, need
 
 from mailer.compose import ComposedIssue
 
@@ -180,3 +180,30 @@ def test_every_pair_reaches_aa(
     checked = pairs if dark else texts
     low = [f"{p['ratio']:.2f}:1 {p['label']} {p['text']!r}" for p in checked if p["ratio"] < AA]
     assert not low, "below 4.5:1:\n" + "\n".join(low)
+
+
+@pytest.mark.parametrize("dark", [True, False], ids=["dark", "light"])
+def test_story_pages_reach_aa(
+    browser: Any, samples: dict[str, Any], sample_settings: Any, tmp_path: Path, dark: bool
+) -> None:
+    from mailer.compose import render_web_pages
+
+    checked = 0
+    for slug in (ENGLISH, ARTICLE):
+        pages = render_web_pages(samples[slug], sample_settings, list_slug="news")
+        for rel, html in pages.items():
+            if rel == "index.html":
+                continue  # the email's own web version: measured above as the email
+            name = f"story-{rel.split('/')[0]}"
+            pairs = [
+                p for p in pairs_of(browser, html, tmp_path, name, dark) if p["kind"] == "text"
+            ]
+            assert has(pairs, "subscribe") and has(pairs, "footer")
+            if slug == ENGLISH:
+                assert has(pairs, "kicker")  # the section label above the headline
+            low = [
+                f"{p['ratio']:.2f}:1 {p['label']} {p['text']!r}" for p in pairs if p["ratio"] < AA
+            ]
+            assert not low, f"{rel} below 4.5:1:\n" + "\n".join(low)
+            checked += 1
+    assert checked == 6
