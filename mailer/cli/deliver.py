@@ -22,6 +22,7 @@ from mailer.deliver import sends
 from mailer.deliver.mime import UnsafeHeader, check_header
 from mailer.deliver.worker import Worker, WorkerBusy
 from mailer.errors import MailerError
+from mailer.keys import site_keys
 
 commands: list[click.Command] = []
 RS = RecipientStatus
@@ -141,6 +142,7 @@ def send_cmd(
 ) -> None:
     """Send ISSUE (a slug under issues/ or a folder) to a list, now or --at a time."""
     settings = app.settings
+    site_keys(settings)  # every message carries signed links: refuse an unusable key first
     if test_to is not None:
         addresses = [a.strip() for a in test_to.split(",") if a.strip()]
         if not addresses:
@@ -265,6 +267,7 @@ def pause_send(app: AppContext, send_id: int) -> None:
 @pass_app
 def resume_send(app: AppContext, send_id: int, now: bool) -> None:
     """Resume a paused send and deliver it (or leave it to `mailer worker`)."""
+    site_keys(app.settings)
     status = sends.resume(app.database, send_id)
     click.echo(f"send #{send_id} {status} again")
     if now and status == SendStatus.RUNNING:
@@ -290,6 +293,7 @@ def retry_send(app: AppContext, send_id: int, which: str | None, now: bool) -> N
     """Queue a send's uncertain (maybe sent twice!) or failed recipients again."""
     if which is None:
         raise MailerError("say which recipients to retry: --uncertain or --failed")
+    site_keys(app.settings)
     n = sends.retry(app.database, send_id, which)
     click.echo(f"send #{send_id}: {n:,} {which} recipients queued again")
     if n and now:

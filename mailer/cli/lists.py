@@ -124,6 +124,10 @@ def add(
     send_confirmation: bool,
 ) -> None:
     """Add EMAIL to a list (active at once, or after confirming with --send-confirmation)."""
+    if send_confirmation:
+        from mailer.keys import site_keys
+
+        site_keys(app.settings)  # the link is signed: refuse an unusable key before any change
     message = people.add(
         app.database,
         app.settings,

@@ -111,6 +111,29 @@ def request_subscribe(
         )
 
 
+def confirm_lists(
+    db: Database, settings: Settings, email_hash_: str, list_slugs: list[str]
+) -> list[str]:
+    """Queue confirmations for the lists someone ticked on their preferences page.
+
+    Returns the names of the lists now awaiting confirmation. Nothing is
+    activated here: the address owner clicks the link (the usual resend
+    window and suppression rules apply).
+    """
+    names: list[str] = []
+    with db.session() as session:
+        sub = store.find_subscriber_by_hash(session, email_hash_)
+        if sub is None:
+            return names
+        for slug in list_slugs:
+            try:
+                _subscribe(session, settings, slug, sub.email, "", None, "preferences", True)
+            except NotFoundError:
+                continue
+            names.append(store.get_list(session, slug).name)
+    return names
+
+
 def handle_subscribe_request(session: Session, settings: Settings, row: Claimed) -> None:
     """The worker's side of ``request_subscribe`` (a ``queue.RequestHandler``)."""
     slug = str(row.data.get("list", ""))

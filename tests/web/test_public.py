@@ -278,9 +278,34 @@ def test_preferences_choose_lists(client: TestClient, db: Database, settings: Se
     assert 'value="news" checked' in page.text and 'value="weekly" >' in page.text
     r = client.post(path, data={"csrf_token": csrf_of(page.text), "lists": ["weekly"]})
     assert r.status_code == 200 and "Your choices are saved." in r.text
-    assert status_of(app_db, "pref@example.org") == "unsubscribed"
+    assert status_of(app_db, "pref@example.org") == "unsubscribed"  # leaving takes effect at once
+    # Adding does not: the link may be old or forwarded. The mailbox confirms.
+    assert "please click the confirmation link we have emailed you for: Weekly Digest" in r.text
+    assert status_of(app_db, "pref@example.org", "weekly") == "unconfirmed"
+    [eml] = _outbox(settings, app_db)
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg["To"] == "pref@example.org" and "Weekly Digest" in msg["Subject"]
+    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    confirm_path = re.search(r"https://news\.example\.org(/confirm/\S+)", body).group(1)  # type: ignore[union-attr]
+    done = client.post(confirm_path, data={"csrf_token": csrf_of(client.get(confirm_path).text)})
+    assert done.status_code == 200
     assert status_of(app_db, "pref@example.org", "weekly") == "active"
-    assert 'value="weekly" checked' in r.text
+    assert 'value="weekly" checked' in client.get(path).text
+
+
+def test_an_old_preferences_link_cannot_resubscribe_without_confirmation(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    add_subscriber(app_db, "left@example.org")
+    path = f"/preferences/{_token(settings, 'preferences', 'left@example.org')}"
+    page = client.get(path)
+    client.post(path, data={"csrf_token": csrf_of(page.text)})  # unticks everything: leaves
+    assert status_of(app_db, "left@example.org") == "unsubscribed"
+    # Whoever holds the link later (a forwarded newsletter) ticks the list again.
+    r = client.post(path, data={"csrf_token": csrf_of(page.text), "lists": ["news"]})
+    assert r.status_code == 200
+    assert status_of(app_db, "left@example.org") == "unsubscribed"
+    assert len(_outbox(settings, app_db)) == 1  # only the owner's confirmation can undo it
 
 
 def test_preferences_never_reactivate_a_suppressed_address(
