@@ -82,6 +82,8 @@ def _args(path: tuple[str, ...], command: click.Command, tmp: Path) -> list[str]
         args.append("--failed")
     if path == ("subscribers", "unsubscribe"):
         args.append("--all")
+    if path == ("report",):
+        args.append("1")
     if path == ("users", "add"):
         args.append("--password-stdin")
     return args
@@ -106,7 +108,7 @@ url = "sqlite:///{tmp / "fresh.db"}"
 
 def test_the_walk_finds_every_command() -> None:
     found = {path for path, _ in _commands()}
-    assert NOT_DATABASE <= found
+    assert found >= NOT_DATABASE
     assert {("worker",), ("send",), ("users", "add"), ("subscribers", "find")} <= found
     assert len(found) > 35
 

@@ -35,6 +35,11 @@ from mailer.lists.addresses import normalise_email
 
 log = logging.getLogger(__name__)
 
+# "Unsubscribed by mistake?" undoes an unsubscribe at once only this soon after
+# it: later, the link (which never expires, and may have been forwarded) only
+# gets the owner a confirmation email.
+RESUBSCRIBE_WINDOW = timedelta(hours=1)
+
 
 class SubscribeOutcome(StrEnum):
     """What the subscribe page may tell the visitor; nothing more."""
@@ -55,6 +60,7 @@ class UnsubscribeResult:
     list_slug: str
     list_name: str
     changed: bool  # False: was not subscribed (already unsubscribed, forgotten…)
+    confirming: bool = False  # a confirmation was needed (and queued) instead
 
 
 def subscribe(
@@ -256,12 +262,17 @@ def unsubscribe_by_token(
         return UnsubscribeResult(lst.slug, lst.name, changed)
 
 
-def resubscribe_by_token(db: Database, token: links.ListToken) -> UnsubscribeResult:
+def resubscribe_by_token(
+    db: Database, token: links.ListToken, settings: Settings | None = None
+) -> UnsubscribeResult:
     """Undo an unsubscribe from the same signed link ("I clicked by mistake").
 
-    Only the holder of the link (the address owner) can do this, so it counts
-    as an explicit subscribe; a suppressed or forgotten address stays off.
-    Returns ``changed=False`` when nothing was reactivated.
+    Within ``RESUBSCRIBE_WINDOW`` of the unsubscribe, only the holder of the
+    link (the address owner, a moment ago) can do this, so it counts as an
+    explicit subscribe. Later, the link may be old or forwarded: with
+    ``settings`` a confirmation is queued instead (``confirming=True``). A
+    suppressed or forgotten address stays off. ``changed=False`` when nothing
+    was reactivated.
     """
     with db.session() as session:
         lst = store.get_list(session, token.list_slug)
@@ -271,6 +282,10 @@ def resubscribe_by_token(db: Database, token: links.ListToken) -> UnsubscribeRes
         current = store.get_subscription(session, lst.id, sub.id)
         if current is None or current.status != Status.UNSUBSCRIBED:
             return UnsubscribeResult(lst.slug, lst.name, False)
+        if current.status_changed_at < utcnow() - RESUBSCRIBE_WINDOW:
+            if settings is not None:
+                _subscribe(session, settings, lst.slug, sub.email, "", None, "resubscribe", True)
+            return UnsubscribeResult(lst.slug, lst.name, False, confirming=True)
         store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "resubscribed by link")
         return UnsubscribeResult(lst.slug, lst.name, True)
 

@@ -167,9 +167,13 @@ async def resubscribe(request: Request) -> Response:
     state = web_state(request)
     token = links.read_token(state.settings, "unsubscribe", request.path_params["token"])
     await check_public_csrf(request, state.settings)
-    await state.run(lists.resubscribe_by_token, state.database, token)
+    result = await state.run(lists.resubscribe_by_token, state.database, token, state.settings)
     lst = await _optional_list(request, token.list_slug)
-    return render(request, "public/resubscribed.html", {"list": lst, **_lang(lst)})
+    return render(
+        request,
+        "public/resubscribed.html",
+        {"list": lst, "confirming": result.confirming, **_lang(lst)},
+    )
 
 
 async def _optional_list(request: Request, slug: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from webkit import add_list, add_subscriber, csrf_of, status_of
 
 from mailer import links
 from mailer.config import Settings
-from mailer.db import Database, email_hash
+from mailer.db import Database, email_hash, utcnow
 from mailer.db.models import QueuedMail
 from mailer.deliver.worker import Worker
 from mailer.web import create_app
@@ -173,6 +174,25 @@ def test_unsubscribe_page_then_button(
     again = client.post(f"{path}/resubscribe", data={"csrf_token": csrf_of(done.text)})
     assert again.status_code == 200 and "Welcome back" in again.text
     assert status_of(app_db, "leave@example.org") == "active"
+
+
+def test_an_old_unsubscribe_link_cannot_resubscribe_without_confirmation(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    from sqlalchemy import update
+
+    from mailer.db.models import Subscription
+
+    add_subscriber(app_db, "gone-a-while@example.org")
+    path = f"/u/{_token(settings, 'unsubscribe', 'gone-a-while@example.org')}"
+    done = client.post(path, data={"csrf_token": csrf_of(client.get(path).text)})
+    with app_db.session() as s:  # the unsubscribe was two hours ago
+        s.execute(update(Subscription).values(status_changed_at=utcnow() - timedelta(hours=2)))
+    again = client.post(f"{path}/resubscribe", data={"csrf_token": csrf_of(done.text)})
+    assert again.status_code == 200 and "we have sent it a link to confirm" in again.text
+    assert status_of(app_db, "gone-a-while@example.org") == "unsubscribed"
+    [eml] = _outbox(settings, app_db)
+    assert "gone-a-while@example.org" in eml.name
 
 
 def test_one_click_post(client: TestClient, db: Database, settings: Settings) -> None:
