@@ -233,6 +233,15 @@ class _Server:
                 time.sleep(0.1)
         raise RuntimeError("mailer serve did not start within 30 s")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far (user + system).
+
+        Per request, it tells what a request costs the server even when a
+        busy machine makes requests per second swing.
+        """
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def __exit__(self, *exc: object) -> None:
         self.proc.terminate()
         try:
@@ -397,19 +406,27 @@ def _measure(report: Report, dialect: str, url: str) -> None:
         # timer come on top of the pause), without saturating the server.
         pace_ms = 1000.0 * PACED_CONNECTIONS / (TARGET_RPS * PACE_FACTOR)
         page_path = f"/issues/{SAMPLE}/"
-        with _Server(cfg, port):
+        cpu: dict[str, float] = {}  # server CPU ms per request, by phase
+        with _Server(cfg, port) as server:
+
+            def timed(name: str, phase: Any, *args: Any, **kw: Any) -> Load:
+                before = server.cpu_seconds()
+                load: Load = phase(*args, **kw)
+                cpu[name] = 1000 * (server.cpu_seconds() - before) / max(1, load.requests)
+                return load
+
             # A short unrecorded warm-up: caches filled, connection pools open,
             # as on a server that has been up a while.
             _one_click(base, folder, tool, "warm", warm, seconds=WARM_SECONDS)
-            top = _one_click(base, folder, tool, "flat-out", flat_out)
+            top = timed("top", _one_click, base, folder, tool, "flat-out", flat_out)
             at_target = _one_click(base, folder, tool, "paced", paced, pace_ms=pace_ms)
-            old_links = _one_click(base, folder, tool, "rotated", rotated)
+            old_links = timed("old", _one_click, base, folder, tool, "rotated", rotated)
             _page(base, tool, page_path, seconds=WARM_SECONDS)
             page = _page(base, tool, page_path)
             cookie = {"Cookie": _session_cookie(base)}
             # /admin/ answers with a redirect once the session holds: the
             # session check is most of what it costs.
-            progress = _page(base, tool, "/admin/", headers=cookie)
+            progress = timed("session", _page, base, tool, "/admin/", headers=cookie)
         done = _unsubscribed(cfg)
         failed = top.failed + at_target.failed + old_links.failed
         report.add(
@@ -420,8 +437,8 @@ def _measure(report: Report, dialect: str, url: str) -> None:
             target=f">= {TARGET_RPS:.0f}",
             ok=top.rps >= TARGET_RPS and not failed,
             note=f"{tool}, {CONNECTIONS} conns flat out, {SECONDS} s, {top.requests:,} requests, "
-            f"p99 {top.p99_ms:.0f} ms, {done:,} unsubscribed"
-            + (f", {failed} FAILED" if failed else ""),
+            f"p99 {top.p99_ms:.0f} ms, server CPU {cpu['top']:.2f} ms/req, "
+            f"{done:,} unsubscribed" + (f", {failed} FAILED" if failed else ""),
         )
         report.add(
             "web",
@@ -441,7 +458,7 @@ def _measure(report: Report, dialect: str, url: str) -> None:
             target=f">= {TARGET_RPS:.0f}",
             ok=old_links.rps >= TARGET_RPS and not old_links.failed,
             note=f"{tool}, {CONNECTIONS} conns flat out, {old_links.requests:,} requests, "
-            f"p99 {old_links.p99_ms:.0f} ms"
+            f"p99 {old_links.p99_ms:.0f} ms, server CPU {cpu['old']:.2f} ms/req"
             + (f", {old_links.failed} FAILED" if old_links.failed else ""),
         )
         report.add(
@@ -451,7 +468,7 @@ def _measure(report: Report, dialect: str, url: str) -> None:
             "req/s",
             ok=not progress.failed,
             note=f"{tool}, {CONNECTIONS} conns flat out, {progress.requests:,} requests, "
-            f"p99 {progress.p99_ms:.0f} ms"
+            f"p99 {progress.p99_ms:.0f} ms, server CPU {cpu['session']:.2f} ms/req"
             + (f", {progress.failed} FAILED" if progress.failed else ""),
         )
         report.add(

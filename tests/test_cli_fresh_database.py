@@ -78,7 +78,7 @@ def _args(path: tuple[str, ...], command: click.Command, tmp: Path) -> list[str]
             args += [param.opts[0], value]
         else:
             args.append(value)
-    if path == ("sends", "retry"):
+    if path in (("sends", "retry"), ("queue", "retry")):
         args.append("--failed")
     if path == ("subscribers", "unsubscribe"):
         args.append("--all")

@@ -35,6 +35,7 @@ COMMAND_MODULES = {
     "send": "deliver",
     "sends": "deliver",
     "worker": "deliver",
+    "queue": "deliver",
     "events": "events",
     "ses": "events",
     "report": "events",
