@@ -4,7 +4,8 @@ One module builds every URL an email or page points to, so the web routes and
 the messages cannot drift apart. Subscriber links carry an itsdangerous token
 signed with HMAC-SHA256: it holds the list slug and the hash of the address,
 never a database id nor the address itself, and it cannot be forged without
-``site.secret_key``.
+the site key (``mailer.keys``). Tokens are signed with the current key and
+verified with it and ``site.previous_secret_keys``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 
 from mailer.config import Settings
 from mailer.errors import MailerError
+from mailer.keys import verifying_keys
 
 
 class InvalidToken(MailerError):
@@ -31,19 +33,19 @@ class ListToken:
     email_hash: str
 
 
-def _secret(settings: Settings) -> str:
-    return settings.site.secret_key.get_secret_value()
-
-
 def _serializer(settings: Settings, purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(
-        _secret(settings), salt=f"mailer.{purpose}", signer_kwargs={"digest_method": hashlib.sha256}
+        verifying_keys(settings),
+        salt=f"mailer.{purpose}",
+        signer_kwargs={"digest_method": hashlib.sha256},
     )
 
 
 def _timed(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(
-        _secret(settings), salt=f"mailer.{purpose}", signer_kwargs={"digest_method": hashlib.sha256}
+        verifying_keys(settings),
+        salt=f"mailer.{purpose}",
+        signer_kwargs={"digest_method": hashlib.sha256},
     )
 
 

@@ -130,6 +130,10 @@ def add(
     welcome: bool,
 ) -> None:
     """Add EMAIL to a list (active at once, or after confirming with --send-confirmation)."""
+    if send_confirmation:
+        from mailer.keys import site_keys
+
+        site_keys(app.settings)  # the link is signed: refuse an unusable key before any change
     message = people.add(
         app.database,
         app.settings,
@@ -239,9 +243,10 @@ def unsuppress(app: AppContext, email: str) -> None:
 @pass_app
 def forget(app: AppContext, email: str, yes: bool) -> None:
     """Erase EMAIL's personal data; keep only its hash so it is never mailed again."""
+    database = app.database  # a database without tables says so before the question
     if not yes:
         click.confirm(f"Erase everything about {email}? This cannot be undone", abort=True)
-    erased = people.forget(app.database, email)
+    erased = people.forget(database, email)
     click.echo(
         f"{email}: personal data erased; the address hash stays suppressed"
         if erased

@@ -233,9 +233,14 @@ def get(session: Session, row_id: int) -> QueuedMail | None:
     return session.get(QueuedMail, row_id)
 
 
-def latest(session: Session, limit: int = 50) -> list[QueuedMail]:
-    """The newest rows, newest first (``mailer queue``)."""
-    return list(session.scalars(select(QueuedMail).order_by(Q.c.id.desc()).limit(limit)))
+def latest(
+    session: Session, limit: int = 50, statuses: list[str] | None = None
+) -> list[QueuedMail]:
+    """The newest rows (in ``statuses``, if given), newest first."""
+    query = select(QueuedMail).order_by(Q.c.id.desc()).limit(limit)
+    if statuses:
+        query = query.where(Q.c.status.in_(statuses))
+    return list(session.scalars(query))
 
 
 def requeue(session: Session, status: str) -> int:

@@ -31,6 +31,7 @@ from mailer.deliver.queue import QueueDelivery
 from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError
+from mailer.keys import site_keys
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ class Worker:
         ``only_send`` restricts the worker to one send and keeps going until that
         send is done, paused or cancelled: what ``mailer send`` runs in-process.
         """
+        # Refuse an unusable site key before anything is claimed or signed.
+        site_keys(self.settings)
         with worker_lock(self.database) as alone:
             if alone:
                 with self.database.session() as session:

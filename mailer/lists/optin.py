@@ -36,6 +36,11 @@ from mailer.lists.addresses import normalise_email
 
 log = logging.getLogger(__name__)
 
+# "Unsubscribed by mistake?" undoes an unsubscribe at once only this soon after
+# it: later, the link (which never expires, and may have been forwarded) only
+# gets the owner a confirmation email.
+RESUBSCRIBE_WINDOW = timedelta(hours=1)
+
 
 class SubscribeOutcome(StrEnum):
     """What the subscribe page may tell the visitor; nothing more."""
@@ -56,6 +61,7 @@ class UnsubscribeResult:
     list_slug: str
     list_name: str
     changed: bool  # False: was not subscribed (already unsubscribed, forgotten…)
+    confirming: bool = False  # a confirmation was needed (and queued) instead
 
 
 def subscribe(
@@ -110,6 +116,29 @@ def request_subscribe(
         return (
             SubscribeOutcome.CONFIRMATION_SENT if lst.double_opt_in else SubscribeOutcome.SUBSCRIBED
         )
+
+
+def confirm_lists(
+    db: Database, settings: Settings, email_hash_: str, list_slugs: list[str]
+) -> list[str]:
+    """Queue confirmations for the lists someone ticked on their preferences page.
+
+    Returns the names of the lists now awaiting confirmation. Nothing is
+    activated here: the address owner clicks the link (the usual resend
+    window and suppression rules apply).
+    """
+    names: list[str] = []
+    with db.session() as session:
+        sub = store.find_subscriber_by_hash(session, email_hash_)
+        if sub is None:
+            return names
+        for slug in list_slugs:
+            try:
+                _subscribe(session, settings, slug, sub.email, "", None, "preferences", True)
+            except NotFoundError:
+                continue
+            names.append(store.get_list(session, slug).name)
+    return names
 
 
 def handle_subscribe_request(session: Session, settings: Settings, row: Claimed) -> None:
@@ -237,12 +266,17 @@ def unsubscribe_by_token(
         return UnsubscribeResult(lst.slug, lst.name, changed)
 
 
-def resubscribe_by_token(db: Database, token: links.ListToken) -> UnsubscribeResult:
+def resubscribe_by_token(
+    db: Database, token: links.ListToken, settings: Settings | None = None
+) -> UnsubscribeResult:
     """Undo an unsubscribe from the same signed link ("I clicked by mistake").
 
-    Only the holder of the link (the address owner) can do this, so it counts
-    as an explicit subscribe; a suppressed or forgotten address stays off.
-    Returns ``changed=False`` when nothing was reactivated.
+    Within ``RESUBSCRIBE_WINDOW`` of the unsubscribe, only the holder of the
+    link (the address owner, a moment ago) can do this, so it counts as an
+    explicit subscribe. Later, the link may be old or forwarded: with
+    ``settings`` a confirmation is queued instead (``confirming=True``). A
+    suppressed or forgotten address stays off. ``changed=False`` when nothing
+    was reactivated.
     """
     with db.session() as session:
         lst = store.get_list(session, token.list_slug)
@@ -252,6 +286,10 @@ def resubscribe_by_token(db: Database, token: links.ListToken) -> UnsubscribeRes
         current = store.get_subscription(session, lst.id, sub.id)
         if current is None or current.status != Status.UNSUBSCRIBED:
             return UnsubscribeResult(lst.slug, lst.name, False)
+        if current.status_changed_at < utcnow() - RESUBSCRIBE_WINDOW:
+            if settings is not None:
+                _subscribe(session, settings, lst.slug, sub.email, "", None, "resubscribe", True)
+            return UnsubscribeResult(lst.slug, lst.name, False, confirming=True)
         store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "resubscribed by link")
         return UnsubscribeResult(lst.slug, lst.name, True)
 

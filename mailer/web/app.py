@@ -32,12 +32,14 @@ from starlette.templating import Jinja2Templates
 from mailer import __version__
 from mailer.config import Settings
 from mailer.db import Database
+from mailer.keys import site_key
 from mailer.web.errors import HANDLERS
 from mailer.web.i18n import translations
 from mailer.web.issues import IssueCache
 from mailer.web.security import (
     CSRF_FIELD,
     SESSION_USER,
+    LoginBackoff,
     RateLimiter,
     SecurityHeadersMiddleware,
     session_csrf_token,
@@ -57,6 +59,7 @@ class WebState:
     database: Database
     subscribe_limiter: RateLimiter
     login_limiter: RateLimiter
+    login_backoff: LoginBackoff
     issues: IssueCache
     threads: anyio.CapacityLimiter
 
@@ -144,6 +147,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         database=db,
         subscribe_limiter=RateLimiter(settings.web.subscribe_per_minute),
         login_limiter=RateLimiter(settings.web.login_per_minute),
+        login_backoff=LoginBackoff(settings.web.login_account_failures),
         issues=IssueCache(settings),
         threads=anyio.CapacityLimiter(_pool_size(db)),
     )
@@ -171,7 +175,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         Middleware(SecurityHeadersMiddleware),
         Middleware(
             SessionMiddleware,
-            secret_key=settings.site.secret_key.get_secret_value(),
+            # Sessions take the current key only: a rotation logs everyone out.
+            secret_key=site_key(settings),
             session_cookie=SESSION_COOKIE,
             max_age=settings.web.session_hours * 3600,
             same_site="lax",

@@ -167,9 +167,13 @@ async def resubscribe(request: Request) -> Response:
     state = web_state(request)
     token = links.read_token(state.settings, "unsubscribe", request.path_params["token"])
     await check_public_csrf(request, state.settings)
-    await state.run(lists.resubscribe_by_token, state.database, token)
+    result = await state.run(lists.resubscribe_by_token, state.database, token, state.settings)
     lst = await _optional_list(request, token.list_slug)
-    return render(request, "public/resubscribed.html", {"list": lst, **_lang(lst)})
+    return render(
+        request,
+        "public/resubscribed.html",
+        {"list": lst, "confirming": result.confirming, **_lang(lst)},
+    )
 
 
 async def _optional_list(request: Request, slug: str) -> Any:
@@ -186,18 +190,33 @@ async def preferences(request: Request) -> Response:
     state = web_state(request)
     token = links.read_token(state.settings, "preferences", request.path_params["token"])
     saved = False
+    confirming: list[str] = []
     if request.method == "POST":
         await check_public_csrf(request, state.settings)
         form = await request.form()
         wanted = {str(v) for v in form.getlist("lists")}
-        await state.run(store.save_preferences, state.database, token.email_hash, wanted)
+        to_confirm = await state.run(
+            store.save_preferences, state.database, token.email_hash, wanted
+        )
+        if to_confirm:
+            # The link may be old or forwarded: adding a list takes a fresh
+            # confirmation from the mailbox itself.
+            confirming = await state.run(
+                lists.confirm_lists, state.database, state.settings, token.email_hash, to_confirm
+            )
         saved = True
     choices = await state.run(store.preferences, state.database, token.email_hash)
     lst = await _optional_list(request, token.list_slug)
     return render(
         request,
         "public/preferences.html",
-        {"choices": choices, "saved": saved, **_form_ctx(request), **_lang(lst)},
+        {
+            "choices": choices,
+            "saved": saved,
+            "confirming": confirming,
+            **_form_ctx(request),
+            **_lang(lst),
+        },
     )
 
 

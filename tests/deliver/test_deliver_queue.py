@@ -197,3 +197,33 @@ def test_outbox_transport_writes_queued_mail_under_single(settings: Settings, db
     files = list((settings.path(settings.delivery.outbox_dir) / "single").glob("*.eml"))
     assert len(files) == 1 and files[0].name.startswith("out@example.org")
     assert _row(db, row_id).provider_message_id == f"single/{files[0].name}"
+
+
+def test_queue_command_shows_what_went_wrong_and_retries_failed_ones(
+    settings: Settings,
+    db: Database,
+    smtp_server: SmtpServer,
+    mailer_cli,  # type: ignore[no-untyped-def]
+) -> None:
+    use_smtp(settings, smtp_server)
+    smtp_server.handler.rcpt_replies = {"full@example.org": ["552 5.2.2 mailbox full"]}
+    smtp_server.handler.lose_reply_for = {"maybe@example.org"}
+    failed, uncertain = _enqueue(db, "full@example.org"), _enqueue(db, "maybe@example.org")
+    Worker(settings, db).run(once=True)
+    shown = mailer_cli("queue")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0] == "1 failed, 1 uncertain"
+    assert any(f"#{failed} confirm to full@example.org failed" in line for line in lines)
+    assert any(f"#{uncertain} confirm to maybe@example.org uncertain" in line for line in lines)
+    assert "mailer queue retry --uncertain" in lines[-1]
+    refused = mailer_cli("queue", "retry")
+    assert refused.exit_code == 1 and refused.output.startswith("Error: say which")
+    assert mailer_cli("queue", "retry", "--failed").output.startswith("1 failed messages queued")
+    Worker(settings, db).run(once=True)
+    assert _row(db, failed).status == MailStatus.SENT  # the mailbox had room again
+    assert _row(db, uncertain).status == MailStatus.UNCERTAIN  # never re-sent on its own
+    assert smtp_server.handler.count_by_recipient() == {
+        "maybe@example.org": 1,
+        "full@example.org": 1,
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from webkit import add_list, add_subscriber, csrf_of, status_of
 
 from mailer import links
 from mailer.config import Settings
-from mailer.db import Database, email_hash
+from mailer.db import Database, email_hash, utcnow
 from mailer.db.models import QueuedMail
 from mailer.deliver.worker import Worker
 from mailer.web import create_app
@@ -175,6 +176,25 @@ def test_unsubscribe_page_then_button(
     assert status_of(app_db, "leave@example.org") == "active"
 
 
+def test_an_old_unsubscribe_link_cannot_resubscribe_without_confirmation(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    from sqlalchemy import update
+
+    from mailer.db.models import Subscription
+
+    add_subscriber(app_db, "gone-a-while@example.org")
+    path = f"/u/{_token(settings, 'unsubscribe', 'gone-a-while@example.org')}"
+    done = client.post(path, data={"csrf_token": csrf_of(client.get(path).text)})
+    with app_db.session() as s:  # the unsubscribe was two hours ago
+        s.execute(update(Subscription).values(status_changed_at=utcnow() - timedelta(hours=2)))
+    again = client.post(f"{path}/resubscribe", data={"csrf_token": csrf_of(done.text)})
+    assert again.status_code == 200 and "we have sent it a link to confirm" in again.text
+    assert status_of(app_db, "gone-a-while@example.org") == "unsubscribed"
+    [eml] = _outbox(settings, app_db)
+    assert "gone-a-while@example.org" in eml.name
+
+
 def test_one_click_post(client: TestClient, db: Database, settings: Settings) -> None:
     add_subscriber(db, "oneclick@example.org")
     token = _token(settings, "unsubscribe", "oneclick@example.org")
@@ -278,9 +298,34 @@ def test_preferences_choose_lists(client: TestClient, db: Database, settings: Se
     assert 'value="news" checked' in page.text and 'value="weekly" >' in page.text
     r = client.post(path, data={"csrf_token": csrf_of(page.text), "lists": ["weekly"]})
     assert r.status_code == 200 and "Your choices are saved." in r.text
-    assert status_of(app_db, "pref@example.org") == "unsubscribed"
+    assert status_of(app_db, "pref@example.org") == "unsubscribed"  # leaving takes effect at once
+    # Adding does not: the link may be old or forwarded. The mailbox confirms.
+    assert "please click the confirmation link we have emailed you for: Weekly Digest" in r.text
+    assert status_of(app_db, "pref@example.org", "weekly") == "unconfirmed"
+    [eml] = _outbox(settings, app_db)
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg["To"] == "pref@example.org" and "Weekly Digest" in msg["Subject"]
+    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    confirm_path = re.search(r"https://news\.example\.org(/confirm/\S+)", body).group(1)  # type: ignore[union-attr]
+    done = client.post(confirm_path, data={"csrf_token": csrf_of(client.get(confirm_path).text)})
+    assert done.status_code == 200
     assert status_of(app_db, "pref@example.org", "weekly") == "active"
-    assert 'value="weekly" checked' in r.text
+    assert 'value="weekly" checked' in client.get(path).text
+
+
+def test_an_old_preferences_link_cannot_resubscribe_without_confirmation(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    add_subscriber(app_db, "left@example.org")
+    path = f"/preferences/{_token(settings, 'preferences', 'left@example.org')}"
+    page = client.get(path)
+    client.post(path, data={"csrf_token": csrf_of(page.text)})  # unticks everything: leaves
+    assert status_of(app_db, "left@example.org") == "unsubscribed"
+    # Whoever holds the link later (a forwarded newsletter) ticks the list again.
+    r = client.post(path, data={"csrf_token": csrf_of(page.text), "lists": ["news"]})
+    assert r.status_code == 200
+    assert status_of(app_db, "left@example.org") == "unsubscribed"
+    assert len(_outbox(settings, app_db)) == 1  # only the owner's confirmation can undo it
 
 
 def test_preferences_never_reactivate_a_suppressed_address(
