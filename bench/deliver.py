@@ -119,7 +119,10 @@ def deliver(
     overrides: dict[str, dict[str, Any]] = {
         "database": {"url": url},
         "delivery": {"transport": transport, "outbox_dir": str(workdir / "outbox")},
-        "site": {"base_url": "https://news.example.org", "secret_key": "bench-0123456789"},
+        "site": {
+            "base_url": "https://news.example.org",
+            "secret_key": "bench-secret-key-0123456789abcdef",
+        },
     }
     for section, values in json.loads(extra or "{}").items():
         overrides.setdefault(section, {}).update(values)

@@ -32,9 +32,19 @@ class SiteSettings(Section):
         "http://127.0.0.1:8000",
         description="Public URL of the web app; links in emails (unsubscribe, archive) start here.",
     )
-    secret_key: SecretStr = Field(
-        SecretStr("change-me-in-production"),
-        description="Key for signed links and session cookies. Set a long random value.",
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key for signed links, public forms and session cookies: at least 32 random "
+            "characters. Unset: generated on first use into <var_dir>/secret_key (mode 0600)."
+        ),
+    )
+    previous_secret_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description=(
+            "Earlier keys, still accepted when verifying links and forms after a rotation "
+            "(sessions signed with them end)."
+        ),
     )
     timezone: str = Field(
         "Europe/Brussels", description="Timezone for scheduling and for times shown on pages."
@@ -190,6 +200,14 @@ class WebSettings(Section):
     draft_link_hours: int = Field(
         168, ge=1, description="How long draft links (test copies, preview) keep working."
     )
+    login_account_failures: int = Field(
+        5,
+        ge=1,
+        description=(
+            "Failed logins in a row to one account before each further attempt waits "
+            "(1 s, doubling, at most 15 min)."
+        ),
+    )
     users: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="Logins from configuration: name = argon2 hash (`mailer users hash`).",
@@ -240,6 +258,8 @@ class Settings(Section):
                 value = getattr(getattr(self, section), name)
                 if isinstance(value, SecretStr):
                     fields[name] = "********" if value.get_secret_value() else ""
+                elif isinstance(value, list) and value and isinstance(value[0], SecretStr):
+                    fields[name] = ["********" for _ in value]
         return data
 
 
@@ -260,7 +280,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
             raw = environ[key]
             value: Any = raw
             # Lists come from the environment as comma-separated values.
-            if field.annotation == list[str]:
+            if field.annotation in (list[str], list[SecretStr]):
                 value = [item.strip() for item in raw.split(",") if item.strip()]
             out.setdefault(section, {})[name] = value
     return out

@@ -4,7 +4,8 @@ One module builds every URL an email or page points to, so the web routes and
 the messages cannot drift apart. Subscriber links carry an itsdangerous token
 signed with HMAC-SHA256: it holds the list slug and the hash of the address,
 never a database id nor the address itself, and it cannot be forged without
-``site.secret_key``.
+the site key (``mailer.keys``). Tokens are signed with the current key and
+verified with it and ``site.previous_secret_keys``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 
 from mailer.config import Settings
 from mailer.errors import MailerError
+from mailer.keys import verifying_keys
 
 
 class InvalidToken(MailerError):
@@ -31,19 +33,19 @@ class ListToken:
     email_hash: str
 
 
-def _secret(settings: Settings) -> str:
-    return settings.site.secret_key.get_secret_value()
-
-
 def _serializer(settings: Settings, purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(
-        _secret(settings), salt=f"mailer.{purpose}", signer_kwargs={"digest_method": hashlib.sha256}
+        verifying_keys(settings),
+        salt=f"mailer.{purpose}",
+        signer_kwargs={"digest_method": hashlib.sha256},
     )
 
 
 def _timed(settings: Settings, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(
-        _secret(settings), salt=f"mailer.{purpose}", signer_kwargs={"digest_method": hashlib.sha256}
+        verifying_keys(settings),
+        salt=f"mailer.{purpose}",
+        signer_kwargs={"digest_method": hashlib.sha256},
     )
 
 
@@ -129,10 +131,6 @@ def confirm_url(settings: Settings, token: str) -> str:
     return f"{_base(settings)}/confirm/{token}"
 
 
-def home_url(settings: Settings) -> str:
-    return f"{_base(settings)}/"
-
-
 def draft_path(token: str) -> str:
     """Where a draft link (test copies, the preview) opens, relative to the site."""
     return f"/drafts/{token}/"
@@ -145,6 +143,16 @@ def draft_url(settings: Settings, issue_slug: str) -> str:
 
 def subscribe_url(settings: Settings, list_slug: str) -> str:
     return f"{_base(settings)}/subscribe/{quote(list_slug)}"
+
+
+def home_url(settings: Settings) -> str:
+    """The site's home page: every public newsletter, with its subscribe link."""
+    return f"{_base(settings)}/"
+
+
+def archive_url(settings: Settings) -> str:
+    """The list of every published issue."""
+    return f"{_base(settings)}/issues/"
 
 
 def issue_url(settings: Settings, issue_slug: str) -> str:

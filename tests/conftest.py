@@ -62,7 +62,7 @@ issues_dir = "{ROOT / "issues"}"
 lists_dir = "lists"
 templates_dir = "{ROOT / "templates"}"
 [site]
-secret_key = "test-secret-key-0123456789"
+secret_key = "test-secret-key-0123456789-abcdefghij"
 base_url = "https://news.example.org"
 """,
         encoding="utf-8",

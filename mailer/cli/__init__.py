@@ -36,6 +36,7 @@ COMMAND_MODULES = {
     "send": "deliver",
     "sends": "deliver",
     "worker": "deliver",
+    "queue": "deliver",
     "events": "events",
     "ses": "events",
     "report": "events",
@@ -51,6 +52,7 @@ class AppContext:
         self.config_path = config_path
         self._settings: Settings | None = None
         self._database: Database | None = None
+        self._schema_checked = False
 
     @property
     def settings(self) -> Settings:
@@ -59,13 +61,28 @@ class AppContext:
         return self._settings
 
     @property
-    def database(self) -> Database:
-        """The configured database (not migrated: commands that need tables say so)."""
+    def unmigrated_database(self) -> Database:
+        """The configured database as it is, tables or not (for ``mailer db``)."""
         if self._database is None:
             from mailer.db import Database
 
             self._database = Database.from_settings(self.settings)
         return self._database
+
+    @property
+    def database(self) -> Database:
+        """The configured database, its schema up to date.
+
+        Raises ``MailerError`` (one line: "run mailer db upgrade") on a fresh or
+        outdated database, before any command touches a table.
+        """
+        database = self.unmigrated_database
+        if not self._schema_checked:
+            problem = database.schema_problem()
+            if problem is not None:
+                raise MailerError(problem)
+            self._schema_checked = True
+        return database
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mailer.cli import AppContext, pass_app
-from mailer.errors import MailerError, ValidationError
+from mailer.errors import MailerError, Problem, ValidationError
 
 # The compose stack (MJML, premailer, Markdown, Babel) is imported inside the
 # commands: every other `mailer` command starts faster without it.
@@ -22,6 +22,11 @@ commands: list[click.Command] = []
 
 def _count(items: Sequence[object], noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _echo_warnings(warnings: Sequence[Problem]) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _echo_lint(results: list[LintResult]) -> None:
@@ -39,27 +44,37 @@ def _echo_lint(results: list[LintResult]) -> None:
 )
 @pass_app
 def check(app: AppContext, issue: str, list_slug: str | None) -> None:
-    """Validate ISSUE (a folder, its issue.toml, or a slug) and list every problem."""
-    from mailer.content import check_issue, load_issue, resolve_issue_path
+    """Validate ISSUE (a folder, its issue.toml, or a slug) and list every problem.
+
+    Warnings (raw HTML in Markdown, shown as text; with --list, a language or
+    newsletter name that differs from the list's) are printed but do not fail.
+    """
+    from mailer.content import load_issue, resolve_issue_path
+    from mailer.content.hints import issue_warnings
     from mailer.content.loader import display
 
     path = resolve_issue_path(issue, app.settings)
-    problems = check_issue(path, app.settings)
-    for problem in problems:
-        click.echo(str(problem), err=True)
-    if problems:
-        raise MailerError(_count(problems, "problem") + f" in {display(path)}")
+    try:
+        loaded = load_issue(path, app.settings)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise MailerError(_count(exc.problems, "problem") + f" in {display(path)}") from exc
+    warnings = issue_warnings(loaded)
+    _echo_warnings(warnings)
+    count = len(warnings)
     if list_slug is not None:
         from mailer.compose.fit import ListFacts, list_warnings
         from mailer.db.subscribers import get_list
 
-        loaded = load_issue(path, app.settings)
         with app.database.session() as session:
             lst = get_list(session, list_slug)
             facts = ListFacts(lst.slug, lst.name, lst.from_name, lst.language)
         for line in list_warnings(loaded.language, loaded.newsletter.name, facts):
             click.echo(f"warning: {line}", err=True)
-    click.echo(f"{display(path)}: ok")
+            count += 1
+    more = f" ({count} warning{'s' if count != 1 else ''})" if count else ""
+    click.echo(f"{display(path)}: ok{more}")
 
 
 @click.command("build", short_help="Build an issue: email, text part, web pages.")
@@ -76,6 +91,7 @@ def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
     """Compose ISSUE into email.html, email.txt and its web pages; print the lint report."""
     from mailer.compose import LintFailed, build_issue
     from mailer.content import resolve_issue_path
+    from mailer.content.hints import issue_warnings
     from mailer.content.loader import display
 
     path = resolve_issue_path(issue, app.settings)
@@ -90,6 +106,7 @@ def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
         errors = [r for r in exc.results if r.level == "error"]
         raise MailerError(_count(errors, "lint error") + "; nothing written") from exc
     composed = result.composed
+    _echo_warnings(issue_warnings(result.issue))
     _echo_lint(composed.lint)
     html_kb = len(composed.html.encode("utf-8")) / 1000
     click.echo(

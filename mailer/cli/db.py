@@ -19,15 +19,16 @@ def db_group() -> None:
 @pass_app
 def upgrade(app: AppContext, revision: str) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
-    app.database.upgrade(revision, settings=app.settings)
-    click.echo(f"database at revision {app.database.current_revision()}")
+    database = app.unmigrated_database
+    database.upgrade(revision, settings=app.settings)
+    click.echo(f"database at revision {database.current_revision()}")
 
 
 @db_group.command("current")
 @pass_app
 def current(app: AppContext) -> None:
     """Print the schema revision the database is at."""
-    click.echo(app.database.current_revision() or "(empty database)")
+    click.echo(app.unmigrated_database.current_revision() or "(empty database)")
 
 
 commands.append(db_group)

@@ -17,14 +17,16 @@ from rich.table import Table
 
 from mailer.cli import AppContext, pass_app
 from mailer.clock import local_time
+from mailer.db import mailqueue
 from mailer.db import outbox as store
 from mailer.db import web as web_store
-from mailer.db.models import RecipientStatus, SendStatus
+from mailer.db.models import MailStatus, RecipientStatus, SendStatus
 from mailer.db.subscribers import get_list
 from mailer.deliver import sends
 from mailer.deliver.mime import UnsafeHeader, check_header
 from mailer.deliver.worker import Worker, WorkerBusy
 from mailer.errors import ConflictError, MailerError, ValidationError
+from mailer.keys import site_keys
 
 commands: list[click.Command] = []
 RS = RecipientStatus
@@ -175,6 +177,7 @@ def send_cmd(
 ) -> None:
     """Send ISSUE (a slug under issues/ or a folder) to a list, now or --at a time."""
     settings = app.settings
+    site_keys(settings)  # every message carries signed links: refuse an unusable key first
     if test_to is not None:
         addresses = [a.strip() for a in test_to.split(",") if a.strip()]
         if not addresses:
@@ -337,6 +340,7 @@ def pause_send(app: AppContext, send_id: int) -> None:
 @pass_app
 def resume_send(app: AppContext, send_id: int, now: bool) -> None:
     """Resume a paused send and deliver it (or leave it to `mailer worker`)."""
+    site_keys(app.settings)
     status = sends.resume(app.database, send_id)
     click.echo(f"send #{send_id} {status} again")
     if now and status == SendStatus.RUNNING:
@@ -362,6 +366,7 @@ def retry_send(app: AppContext, send_id: int, which: str | None, now: bool) -> N
     """Queue a send's uncertain (maybe sent twice!) or failed recipients again."""
     if which is None:
         raise MailerError("say which recipients to retry: --uncertain or --failed")
+    site_keys(app.settings)
     n = sends.retry(app.database, send_id, which)
     click.echo(f"send #{send_id}: {n:,} {which} recipients queued again")
     if n and now:
@@ -369,6 +374,47 @@ def retry_send(app: AppContext, send_id: int, which: str | None, now: bool) -> N
 
 
 commands.append(sends_group)
+
+
+# --- mailer queue ----------------------------------------------------------------------
+
+
+@click.group("queue", invoke_without_command=True)
+@click.option("--limit", default=20, show_default=True, help="Failed and uncertain rows shown.")
+@click.pass_context
+def queue_group(ctx: click.Context, limit: int) -> None:
+    """The mail queue (confirmations): counts, and the failed and uncertain messages."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = ctx.find_object(AppContext)
+    assert app is not None
+    with app.database.session() as session:
+        counts = mailqueue.counts(session)
+        stuck = mailqueue.latest(session, limit, [MailStatus.FAILED, MailStatus.UNCERTAIN])
+    click.echo(", ".join(f"{n:,} {status}" for status, n in counts.items() if n) or "empty")
+    for row in stuck:
+        click.echo(
+            f"  #{row.id} {row.kind} to {row.to_email} {row.status} "
+            f"[{row.attempts} tries, {row.created_at:%Y-%m-%d %H:%M} UTC] {row.error}"
+        )
+    if any(row.status == MailStatus.UNCERTAIN for row in stuck):
+        click.echo("uncertain ones may have been sent: `mailer queue retry --uncertain` re-sends")
+
+
+@queue_group.command("retry")
+@click.option("--uncertain", "which", flag_value=MailStatus.UNCERTAIN, help="Re-send uncertain.")
+@click.option("--failed", "which", flag_value=MailStatus.FAILED, help="Re-send failed ones.")
+@pass_app
+def queue_retry(app: AppContext, which: str | None) -> None:
+    """Queue failed (or uncertain: maybe sent twice!) messages again for the worker."""
+    if which is None:
+        raise MailerError("say which messages to retry: --uncertain or --failed")
+    with app.database.session() as session:
+        n = mailqueue.requeue(session, which)
+    click.echo(f"{n:,} {which} messages queued again; `mailer worker` delivers them")
+
+
+commands.append(queue_group)
 
 
 # --- mailer worker --------------------------------------------------------------------
@@ -391,6 +437,7 @@ def worker_cmd(app: AppContext, once: bool) -> None:
             if stats.uncertain_found
             else ""
         )
+        + (f", {stats.queued_mail} queued mails and requests handled" if stats.queued_mail else "")
         + (
             f", {stats.feedback_messages} feedback messages ingested"
             if stats.feedback_messages

@@ -36,6 +36,7 @@ def poll_cmd(app: AppContext, once: bool, wait: int) -> None:
     """Long-poll events.sqs_queue_url and apply the feedback (Ctrl-C stops cleanly)."""
     from mailer.events.sqs import poll
 
+    database = app.database  # checked before logging is on: its refusal is one line
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     stop = threading.Event()
 
@@ -45,7 +46,7 @@ def poll_cmd(app: AppContext, once: bool, wait: int) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-    result = poll(app.database, app.settings, stop=stop, once=once, wait_seconds=wait)
+    result = poll(database, app.settings, stop=stop, once=once, wait_seconds=wait)
     click.echo(
         f"{result.received} messages received, {result.deleted} deleted; {result.ingest.summary()}"
     )

@@ -114,6 +114,11 @@ def _attributes(pairs: tuple[str, ...]) -> dict[str, Any]:
     is_flag=True,
     help="Mail a confirmation link; the address stays unconfirmed until clicked.",
 )
+@click.option(
+    "--welcome",
+    is_flag=True,
+    help="Queue the list's welcome mail (a confirmed address always gets it).",
+)
 @pass_app
 def add(
     app: AppContext,
@@ -122,8 +127,13 @@ def add(
     name: str,
     attrs: tuple[str, ...],
     send_confirmation: bool,
+    welcome: bool,
 ) -> None:
     """Add EMAIL to a list (active at once, or after confirming with --send-confirmation)."""
+    if send_confirmation:
+        from mailer.keys import site_keys
+
+        site_keys(app.settings)  # the link is signed: refuse an unusable key before any change
     message = people.add(
         app.database,
         app.settings,
@@ -132,6 +142,7 @@ def add(
         name=name,
         attributes=_attributes(attrs),
         send_confirmation=send_confirmation,
+        welcome=welcome,
     )
     click.echo(message)
 
@@ -152,9 +163,12 @@ def show(app: AppContext, email: str) -> None:
         for key, value in sorted((s.attributes or {}).items()):
             click.echo(f"attribute:  {key} = {value}")
         for lst, sub in p.subscriptions:
+            welcomed = (
+                f"; welcome mail queued {sub.welcomed_at:%Y-%m-%d %H:%M}" if sub.welcomed_at else ""
+            )
             click.echo(
                 f"list:       {lst.slug}: {sub.status} since "
-                f"{sub.status_changed_at:%Y-%m-%d %H:%M} ({sub.status_reason})"
+                f"{sub.status_changed_at:%Y-%m-%d %H:%M} ({sub.status_reason}){welcomed}"
             )
         if not p.subscriptions:
             click.echo("list:       (none)")
@@ -229,9 +243,10 @@ def unsuppress(app: AppContext, email: str) -> None:
 @pass_app
 def forget(app: AppContext, email: str, yes: bool) -> None:
     """Erase EMAIL's personal data; keep only its hash so it is never mailed again."""
+    database = app.database  # a database without tables says so before the question
     if not yes:
         click.confirm(f"Erase everything about {email}? This cannot be undone", abort=True)
-    erased = people.forget(app.database, email)
+    erased = people.forget(database, email)
     click.echo(
         f"{email}: personal data erased; the address hash stays suppressed"
         if erased
@@ -251,6 +266,11 @@ def forget(app: AppContext, email: str, yes: bool) -> None:
     help="Where to write rejected rows [default: var/rejects/<file>.rejects.csv].",
 )
 @click.option("--quiet", is_flag=True, help="Do not list rejected rows on stderr.")
+@click.option(
+    "--welcome",
+    is_flag=True,
+    help="Queue the list's welcome mail for everyone the import adds (default: none).",
+)
 @pass_app
 def import_(
     app: AppContext,
@@ -260,6 +280,7 @@ def import_(
     encoding: str,
     rejects_path: Path | None,
     quiet: bool,
+    welcome: bool,
 ) -> None:
     """Import subscribers from a CSV FILE (header with an email column) into a list.
 
@@ -313,6 +334,7 @@ def import_(
             on_reject=on_reject,
             on_progress=on_progress,
             on_notice=on_notice,
+            welcome=welcome,
         )
     except ValidationError as exc:
         _show_problems(exc)

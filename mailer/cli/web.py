@@ -7,7 +7,7 @@ import sys
 import click
 
 from mailer.cli import AppContext, pass_app
-from mailer.errors import MailerError
+from mailer.keys import site_keys
 
 commands: list[click.Command] = []
 
@@ -29,15 +29,10 @@ def serve(
     from mailer.web import create_app
 
     settings = app.settings
-    if app.database.current_revision() is None:
-        raise MailerError("the database has no tables yet: run `mailer db upgrade` first")
+    database = app.database  # a fresh or outdated schema stops here, in one line
     bind_host = host or settings.web.host
     bind_port = port or settings.web.port
-    if settings.site.secret_key.get_secret_value() == "change-me-in-production":
-        click.echo(
-            "warning: site.secret_key is the default; set a long random value before going public",
-            err=True,
-        )
+    site_keys(settings)  # an unusable key stops here, in one line
     click.echo(f"mailer web app on http://{bind_host}:{bind_port}/ (Ctrl-C to stop)", err=True)
     if workers > 1:
         # Several processes need an import string; the factory reads MAILER_CONFIG.
@@ -56,7 +51,7 @@ def serve(
         )
     else:
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, database),
             host=bind_host,
             port=bind_port,
             log_level="info",
@@ -81,7 +76,7 @@ def _read_password(password_stdin: bool) -> str:
 @click.option("--replace", is_flag=True, help="Set a new password if the user exists.")
 @pass_app
 def users_add(app: AppContext, username: str, password_stdin: bool, replace: bool) -> None:
-    """Create USERNAME with a password (stored as an argon2id hash)."""
+    """Create USERNAME with a password (argon2id hash); --replace ends their sessions."""
     from mailer.db.users import add_user
 
     add_user(app.database, username, _read_password(password_stdin), replace=replace)
@@ -106,11 +101,28 @@ def users_list(app: AppContext) -> None:
 @click.argument("username")
 @pass_app
 def users_remove(app: AppContext, username: str) -> None:
-    """Delete USERNAME from the database (config users are edited in config.toml)."""
+    """Delete USERNAME from the database; their sessions end at once."""
     from mailer.db.users import remove_user
 
     remove_user(app.database, username)
     click.echo(f"user {username} removed")
+
+
+@users_group.command("logout-all")
+@click.argument("username", required=False)
+@pass_app
+def users_logout_all(app: AppContext, username: str | None) -> None:
+    """End every web session of USERNAME (or of every database user)."""
+    from mailer.db.users import logout_all
+
+    count = logout_all(app.database, username)
+    who = f"user {username}" if username else f"{count} database user{'s' if count != 1 else ''}"
+    click.echo(f"sessions of {who} ended")
+    if username is None and app.settings.web.users:
+        click.echo(
+            "users from web.users in the configuration: their sessions end when their hash "
+            "changes, or for everyone when site.secret_key does"
+        )
 
 
 @users_group.command("hash")

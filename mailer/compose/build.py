@@ -9,7 +9,7 @@ from mailer.compose.lint import LintResult
 from mailer.compose.pipeline import ComposedIssue, compose_issue
 from mailer.compose.web import render_web_pages
 from mailer.config import Settings
-from mailer.content import load_issue
+from mailer.content import Issue, load_issue
 from mailer.errors import MailerError
 
 
@@ -26,6 +26,7 @@ class LintFailed(MailerError):
 
 @dataclass(frozen=True)
 class BuildResult:
+    issue: Issue
     composed: ComposedIssue
     out_dir: Path
     files: list[Path]
@@ -52,4 +53,4 @@ def build_issue(path: Path, out_dir: Path | None, settings: Settings) -> BuildRe
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(content, encoding="utf-8")
         written.append(file)
-    return BuildResult(composed, target, written)
+    return BuildResult(issue, composed, target, written)

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from mailer import links
 from mailer.compose import placeholders
+from mailer.compose.colour import DARK_BACKGROUNDS, readable_on, tint
 from mailer.compose.i18n import long_date
 from mailer.config import Settings
 from mailer.content import markdown
@@ -53,6 +54,8 @@ class Links:
     preferences_url: str | None
     web_url: str | None
     issue_url: str
+    archive_url: str
+    subscribe_url: str  # the list's sign-up page, or the site's list of newsletters
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ class StoryView:
     source: str | None
     source_url: str | None
     page_url: str | None  # the story's own web page, when it has one
+
+    @property
+    def anchor(self) -> str:
+        """The ``id`` of the story in the email: "In this issue" links to ``#anchor``."""
+        return f"story-{self.slug}"
 
 
 @dataclass(frozen=True)
@@ -107,17 +115,11 @@ class IssueView:
     intro_text: str | None
     accent: str
     accent_tint: str
+    accent_dark: str  # the accent as text on dark-mode backgrounds
     website: str | None
     from_name: str
     postal_address: str | None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def tint(color: str, amount: float = 0.9) -> str:
-    """``color`` mixed with white (``amount`` of white), for soft backgrounds."""
-    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
-    mixed = [round(c + (255 - c) * amount) for c in rgb]
-    return "#" + "".join(f"{c:02x}" for c in mixed)
 
 
 def _teaser(story: Feature, budget: int) -> tuple[Markup, str]:
@@ -129,7 +131,7 @@ def _teaser(story: Feature, budget: int) -> tuple[Markup, str]:
     """
     if story.teaser:
         return markdown.to_html(story.teaser), markdown.to_text(story.teaser)
-    prose = markdown.prose_blocks(story.body or "")
+    prose = markdown.teaser_blocks(story.body or "")
     cut = excerpt([block.text for block in prose], budget)
     html: list[Markup] = []
     text: list[str] = []
@@ -209,6 +211,7 @@ def issue_view(
         intro_text=markdown.to_text(issue.intro) if issue.intro else None,
         accent=accent,
         accent_tint=tint(accent),
+        accent_dark=readable_on(accent, DARK_BACKGROUNDS),
         website=news.website,
         from_name=from_name or news.from_name or news.name,
         postal_address=postal_address
@@ -218,6 +221,23 @@ def issue_view(
     )
 
 
+# "In this issue" is on by default from this many listed stories up.
+CONTENTS_FROM = 4
+
+
+def contents(issue: Issue, sections: list[SectionView]) -> list[StoryView]:
+    """The stories "In this issue" lists (those with a headline); empty when it is off.
+
+    ``in_this_issue`` in ``issue.toml`` switches it on or off; by default it
+    shows when at least ``CONTENTS_FROM`` stories have a headline to list.
+    """
+    listed = [story for section in sections for story in section.stories if story.headline]
+    wanted = issue.in_this_issue
+    if wanted is None:
+        wanted = len(listed) >= CONTENTS_FROM
+    return listed if wanted else []
+
+
 def issue_context(
     issue: Issue,
     settings: Settings,
@@ -225,8 +245,14 @@ def issue_context(
     web: bool = False,
     postal_address: str | None = None,
     from_name: str | None = None,
+    list_slug: str | None = None,
 ) -> dict[str, Any]:
-    """The template context of an issue; ``web`` is the public page (no personal links)."""
+    """The template context of an issue; ``web`` is the public page (no personal links).
+
+    ``list_slug`` is the list the issue goes to: the web version's subscribe
+    link points at its sign-up page (without it, at the site's home page,
+    which lists every newsletter).
+    """
     sections = [
         SectionView(section.label, [story_view(issue, s, settings) for s in section.stories])
         for section in issue.sections
@@ -236,10 +262,15 @@ def issue_context(
         preferences_url=None if web else placeholders.PREFERENCES_URL,
         web_url=None if web else placeholders.WEB_URL,
         issue_url=links.issue_url(settings, issue.slug),
+        archive_url=links.archive_url(settings),
+        subscribe_url=links.subscribe_url(settings, list_slug)
+        if list_slug
+        else links.home_url(settings),
     )
     return {
         "issue": issue_view(issue, settings, postal_address, from_name),
         "sections": sections,
+        "contents": contents(issue, sections),
         "links": link_set,
         "subscriber": SubscriberPlaceholders(),
         "preheader_filler": PREHEADER_FILLER,

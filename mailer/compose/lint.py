@@ -80,11 +80,19 @@ def lint_html(
             results.append(problem)
     seen: set[str] = set()
     insecure: dict[str, list[str]] = {}
+    ids = {str(el.get("id")) for el in doc.iter() if el.get("id")}
     for a in doc.iter("a"):
         href = a.get("href")
         if href is None or href in seen:
             continue
         seen.add(href)
+        if href.startswith("#"):
+            # A jump within the email ("In this issue"): fine if its target is there.
+            if href[1:] not in ids:
+                results.append(
+                    LintResult("error", "bad-anchor", f"link {href!r} points to no element")
+                )
+            continue
         problem = _link_problem(href, "link")
         if problem and problem.code == "insecure-link":
             # One warning per site: a plain-http base_url would otherwise flag every story.

@@ -150,13 +150,15 @@ def compose_issue(
     postal_address: str | None = None,
     from_name: str | None = None,
     web: bool = False,
+    list_slug: str | None = None,
 ) -> ComposedIssue:
     """Compose ``issue`` into HTML and text with per-recipient placeholders, and lint it.
 
     ``postal_address`` and ``from_name`` come from the list at send time and
     win over the issue's ``[newsletter]`` block and the configuration.
     ``web`` renders the public web version: no personal links, CSS left in
-    ``<style>`` blocks for the browser.
+    ``<style>`` blocks for the browser; its subscribe link goes to
+    ``list_slug``'s sign-up page when given.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -164,7 +166,12 @@ def compose_issue(
         timings,
         "context",
         lambda: issue_context(
-            issue, settings, web=web, postal_address=postal_address, from_name=from_name
+            issue,
+            settings,
+            web=web,
+            postal_address=postal_address,
+            from_name=from_name,
+            list_slug=list_slug,
         ),
     )
     name = issue.template or settings.compose.template

@@ -9,15 +9,20 @@ from mailer.config import Settings
 from mailer.content.model import Issue
 
 
-def render_web_pages(issue: Issue, settings: Settings) -> dict[str, str]:
+def render_web_pages(
+    issue: Issue, settings: Settings, *, list_slug: str | None = None
+) -> dict[str, str]:
     """Relative path -> HTML: ``index.html`` and ``<story-slug>/index.html``.
 
     The web app serves them at ``links.issue_url`` and ``links.story_url``.
     Only features without their own ``url`` get a page: theirs is the
-    target of "Read more". Pages carry no per-recipient placeholders.
+    target of "Read more". Pages carry no per-recipient placeholders. Every
+    page carries the newsletter's name, a link to the archive and a subscribe
+    link: to ``list_slug``'s sign-up page when given (the list the issue is
+    sent to), else to the site's home page listing every newsletter.
     """
-    pages = {"index.html": compose_issue(issue, settings, web=True).html}
-    context = issue_context(issue, settings, web=True)
+    pages = {"index.html": compose_issue(issue, settings, web=True, list_slug=list_slug).html}
+    context = issue_context(issue, settings, web=True, list_slug=list_slug)
     templates = template_dir(settings)
     name = issue.template or settings.compose.template
     for section in context["sections"]:

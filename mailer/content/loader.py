@@ -155,6 +155,14 @@ class _Checker:
         self.read((*loc, "file"), story.get("file"))
         for key in ("body", "teaser", "why_it_matters"):
             self.links((*loc, key), story.get(key))
+        teaser = story.get("teaser")
+        if isinstance(teaser, str):
+            found = markdown.structures(teaser)
+            if found:
+                self.add(
+                    (*loc, "teaser"),
+                    f"a teaser is running text: it must not contain {' or '.join(found)}",
+                )
         if not has_body and not has_file:
             if kind == "brief":
                 self.add((*loc, "body"), "a brief needs its text: body or file")

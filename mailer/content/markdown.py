@@ -108,6 +108,108 @@ def prose_blocks(source: str) -> list[Block]:
     return result
 
 
+# Blocks a teaser never reaches into: a cut there would leave half a table,
+# a code sample out of context or half a list.
+_TEASER_STOPS = frozenset(
+    {"table_open", "fence", "code_block", "bullet_list_open", "ordered_list_open"}
+)
+
+
+def teaser_blocks(source: str) -> list[Block]:
+    """The opening paragraphs of ``source``: what an automatic teaser may be cut from.
+
+    The run stops before the first table, code block or list. A body that
+    opens with one of them takes its run from the paragraphs after it, so a
+    teaser is never empty while the story has any prose. Headings and images
+    are skipped as in ``prose_blocks``.
+    """
+    md = _parser()
+    renderer = cast(RendererHTML, md.renderer)
+    run: list[Block] = []
+    depth = 0  # inside a heading: its words are not prose
+    skip_until = -1  # nesting level at which the current stop block closes
+    tokens = md.parse(source)
+    for token in tokens:
+        if skip_until >= 0:
+            if token.nesting == -1 and token.level == skip_until:
+                skip_until = -1
+            continue
+        if token.type in _TEASER_STOPS:
+            if run:
+                return run
+            if token.nesting == 1:
+                skip_until = token.level
+            continue
+        if token.type == "heading_open":
+            depth += 1
+        elif token.type == "heading_close":
+            depth -= 1
+        elif token.type == "inline" and depth == 0:
+            text = " ".join(_inline_text(token, show_urls=False).split())
+            if text:
+                html = Markup(renderer.renderInline(token.children or [], md.options, {}))
+                urls = " ".join(_inline_text(token, show_urls=True).split())
+                run.append(Block(text, html, urls))
+    return run
+
+
+_STRUCTURE_NAMES = {
+    "table_open": "a table",
+    "fence": "a code block",
+    "code_block": "a code block",
+    "bullet_list_open": "a list",
+    "ordered_list_open": "a list",
+}
+
+
+def structures(source: str) -> list[str]:
+    """The tables, code blocks and lists in ``source`` ("a table", …), each kind once."""
+    found: list[str] = []
+    for token in parse(source):
+        name = _STRUCTURE_NAMES.get(token.type)
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _html_parser() -> MarkdownIt:
+    # Only to find raw HTML for a warning: the renderer never uses it.
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def raw_html(source: str) -> list[tuple[int, str]]:
+    """``(line, tags)`` of each line of ``source`` with raw HTML, lines counted from 1.
+
+    Rendering escapes such HTML (it shows as text); this finds it so that
+    ``mailer check`` can tell the editor, who probably meant markup.
+    """
+    by_line: dict[int, list[str]] = {}
+    for token in _html_parser().parse(source):
+        start = token.map[0] + 1 if token.map else 1
+        if token.type == "html_block":
+            by_line.setdefault(start, []).append(_first_tag(token.content))
+        elif token.type == "inline":
+            breaks = 0
+            for child in token.children or []:
+                if child.type in ("softbreak", "hardbreak"):
+                    breaks += 1
+                elif child.type == "html_inline":
+                    by_line.setdefault(start + breaks, []).append(_first_tag(child.content))
+    found: list[tuple[int, str]] = []
+    for line, tags in sorted(by_line.items()):
+        # "<b>bold</b>" is one finding: closing tags only count on a line without openers.
+        opening = [tag for tag in tags if not tag.startswith("</")] or tags
+        found.append((line, ", ".join(dict.fromkeys(opening))))
+    return found
+
+
+def _first_tag(html: str) -> str:
+    """The first line of ``html``, shortened: enough for the editor to find it."""
+    line = html.strip().split("\n", 1)[0]
+    return line if len(line) <= 40 else line[:39] + "…"
+
+
 def urls(source: str) -> list[tuple[str, str]]:
     """Every ``("link" | "image", url)`` in ``source``, in order."""
     found: list[tuple[str, str]] = []

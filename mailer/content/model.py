@@ -201,6 +201,11 @@ class Issue(Node):
     template: str | None = Field(None, description="Template folder name (default from config).")
     intro: str | None = Field(None, description="Editor's introduction, Markdown.")
     intro_file: str | None = Field(None, description="Markdown file with the introduction.")
+    in_this_issue: bool | None = Field(
+        None,
+        description='An "In this issue" list of the headlines near the top, each linking to '
+        "its story (default: shown when four or more stories have a headline).",
+    )
     sections: list[Section] = Field(min_length=1)
 
     _slug: str = PrivateAttr("")

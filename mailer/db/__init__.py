@@ -7,6 +7,7 @@ SQLite (the embedded default) and PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,8 +99,39 @@ class Database:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
+    def schema_problem(self) -> str | None:
+        """Why the schema is not ready for use (None when it is at the latest revision).
+
+        Also answers, rather than raising, when the server cannot be reached.
+        """
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            current = self.current_revision()
+        except OperationalError as exc:
+            where = self.engine.url.render_as_string(hide_password=True)
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            return f"cannot open the database {where}: {reason}"
+        if current is None:
+            return "the database has no tables yet: run mailer db upgrade"
+        head = head_revision()
+        if current != head:
+            return (
+                f"the database schema is at revision {current}, this mailer needs {head}: "
+                "run mailer db upgrade"
+            )
+        return None
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The latest migration this mailer ships."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def alembic_config(url: str) -> Any:

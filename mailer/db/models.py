@@ -90,6 +90,9 @@ class MailingList(Base):
     template: Mapped[str] = mapped_column(String(100), default="default")
     double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     postal_address: Mapped[str] = mapped_column(Text, default="")
+    # The welcome message new subscribers get: a folder under the lists folder
+    # or a template folder (see mailer.lists.welcome); "" for none.
+    welcome: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -132,6 +135,9 @@ class Subscription(Base):
     status_changed_at: Mapped[datetime]
     created_at: Mapped[datetime]
     confirm_sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when the list's welcome message was queued for this subscription:
+    # a welcome goes out once, however often the subscription turns active.
+    welcomed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Suppression(Base):
@@ -155,6 +161,9 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # Signed into every session cookie; bumping it (password change, removal,
+    # ``mailer users logout-all``) ends every session issued before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 # --- delivery -----------------------------------------------------------------
@@ -235,6 +244,62 @@ class Recipient(Base):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(default=None)
     opens: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MailStatus:
+    """Status of a ``mail_queue`` row (mail a subscriber's action triggered)."""
+
+    QUEUED = "queued"  # waiting for the worker (or for its retry time)
+    SENDING = "sending"  # claimed by a worker; outcome not yet recorded
+    SENT = "sent"
+    FAILED = "failed"  # refused for good, or temporary failures past max_attempts
+    UNCERTAIN = "uncertain"  # was in flight when its worker died: never re-sent silently
+    DONE = "done"  # a request (``subscribe``) handled; it is never mailed itself
+    ALL = (QUEUED, SENDING, SENT, FAILED, UNCERTAIN, DONE)
+
+
+class QueuedMail(Base):
+    """One message a subscriber's action triggered (confirmation, welcome), or a request.
+
+    Most rows are ready messages, built when enqueued. Rows of kind
+    ``subscribe`` are sign-up form posts waiting to be handled by the worker:
+    the form only inserts one, whatever the address, so neither its answer nor
+    its timing tells whether the address was already subscribed.
+    """
+
+    __tablename__ = "mail_queue"
+    # The worker's claim: due queued rows in id order.
+    __table_args__ = (Index("ix_mail_queue_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    to_email: Mapped[str] = mapped_column(String(320))
+    to_name: Mapped[str] = mapped_column(String(200), default="")
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    from_email: Mapped[str] = mapped_column(String(320), default="")
+    reply_to: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What a request carries (list slug, name, source); empty for ready messages.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("subscribers.id", ondelete="CASCADE"), default=None, index=True
+    )
+    list_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("lists.id", ondelete="SET NULL"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(20), default=MailStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    message_id: Mapped[str | None] = mapped_column(String(250), default=None)
+    provider_message_id: Mapped[str | None] = mapped_column(String(250), default=None)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 # --- feedback events ------------------------------------------------------------

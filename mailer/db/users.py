@@ -7,13 +7,14 @@ reaches the database. Users can also come from configuration
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from mailer.config import Settings
 from mailer.db import Database, utcnow
@@ -63,9 +64,21 @@ def add_user(db: Database, username: str, password: str, *, replace: bool = Fals
         if user is not None and not replace:
             raise ConflictError(f"user {username!r} already exists (use --replace to reset)")
         if user is None:
-            s.add(User(username=username, password_hash=digest, created_at=utcnow()))
+            s.add(
+                User(
+                    username=username,
+                    password_hash=digest,
+                    created_at=utcnow(),
+                    session_generation=1,
+                )
+            )
         else:
-            user.password_hash = digest
+            # New credentials: every session opened with the old ones ends.
+            s.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(password_hash=digest, session_generation=User.session_generation + 1)
+            )
 
 
 def remove_user(db: Database, username: str) -> None:
@@ -74,6 +87,39 @@ def remove_user(db: Database, username: str) -> None:
         result = s.execute(delete(User).where(User.username == username))
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFoundError(f"no user {username!r} in the database")
+
+
+def logout_all(db: Database, username: str | None = None) -> int:
+    """End every session of ``username`` (or of every database user); return users affected.
+
+    Raises ``NotFoundError`` for a name that is not in the database.
+    """
+    with db.session() as s:
+        query = update(User).values(session_generation=User.session_generation + 1)
+        if username is not None:
+            query = query.where(User.username == username)
+        count = int(s.execute(query).rowcount)  # type: ignore[attr-defined]
+    if username is not None and not count:
+        raise NotFoundError(f"no user {username!r} in the database")
+    return count
+
+
+def session_stamp(db: Database, settings: Settings, username: str) -> str | None:
+    """What a session of ``username`` must carry to be valid; None if the user is gone.
+
+    A database user's stamp is their session generation (bumped by a password
+    change and ``logout_all``); a configured user's is derived from their
+    hash, so changing it in the configuration ends their sessions.
+    """
+    with db.session() as s:
+        generation = s.scalar(select(User.session_generation).where(User.username == username))
+    if generation is not None:
+        return f"db:{generation}"
+    configured = settings.web.users.get(username)
+    if configured is not None:
+        digest = hashlib.sha256(configured.get_secret_value().encode("utf-8")).hexdigest()
+        return f"config:{digest[:32]}"
+    return None
 
 
 def list_users(db: Database, settings: Settings) -> list[UserInfo]:

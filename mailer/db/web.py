@@ -271,20 +271,22 @@ def preferences(db: Database, email_hash: str) -> list[Choice]:
         return [Choice(_public(lst), lst.id in on) for lst in subscribers.all_lists(s)]
 
 
-def save_preferences(db: Database, email_hash: str, wanted: set[str]) -> None:
-    """Subscribe the address to the lists in ``wanted`` and unsubscribe it from the rest.
+def save_preferences(db: Database, email_hash: str, wanted: set[str]) -> list[str]:
+    """Unsubscribe the address from the lists not in ``wanted``; return the ones to confirm.
 
-    The preferences link was mailed to the address, so following it proves
-    ownership: lists ticked here become active without another confirmation.
-    A suppressed address (bounced, complained) is never made active again
-    from here: unsubscribing still works, lifting the suppression is the
-    operator's call. An address nobody knows (forgotten, or never subscribed)
-    changes nothing.
+    A preferences link never expires and travels with every forwarded
+    newsletter, so it is trusted to remove, never to add: the slugs returned
+    (ticked, not yet subscribed or awaiting confirmation) need a fresh
+    confirmation, which the caller sends. A suppressed address (bounced,
+    complained) gets none: unsubscribing still works, lifting the suppression
+    is the operator's call. An address nobody knows (forgotten, or never
+    subscribed) changes nothing.
     """
+    to_confirm: list[str] = []
     with db.session() as s:
         sub = subscribers.find_subscriber_by_hash(s, email_hash)
         if sub is None:
-            return
+            return to_confirm
         suppressed = subscribers.is_suppressed(s, sub.email)
         current = {
             lst.slug: subscription.status
@@ -293,14 +295,13 @@ def save_preferences(db: Database, email_hash: str, wanted: set[str]) -> None:
         for lst in subscribers.all_lists(s):
             status = current.get(lst.slug)
             if lst.slug in wanted:
-                if status != SubscriptionStatus.ACTIVE and not suppressed:
-                    subscribers.set_subscription(
-                        s, lst.id, sub.id, SubscriptionStatus.ACTIVE, "preferences page"
-                    )
+                if status in (None, SubscriptionStatus.UNSUBSCRIBED) and not suppressed:
+                    to_confirm.append(lst.slug)
             elif status not in (None, SubscriptionStatus.UNSUBSCRIBED) and subscribers.unsubscribe(
                 s, lst.id, sub, "preferences page"
             ):
                 credit_unsubscribe(s, lst.id, sub.id)
+    return to_confirm
 
 
 # --- subscriber history ------------------------------------------------------------------

@@ -135,6 +135,9 @@ class Engine:
         self._pool = ThreadPoolExecutor(threads, "deliver") if parallel and threads > 1 else None
         self._contexts: dict[int, _SendContext] = {}
         self._last_report = 0.0
+        # Called between batches: the worker delivers queued confirmations
+        # there, so a long send does not keep a subscriber waiting.
+        self.between_batches: Callable[[], object] | None = None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -217,6 +220,8 @@ class Engine:
             if done is not None:
                 done = None
                 self._report(send_id, on_progress, final=not batch)
+                if self.between_batches is not None:
+                    self.between_batches()
             if not claim_next or status != SendStatus.RUNNING:
                 break
             if not batch and after:

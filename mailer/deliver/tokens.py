@@ -18,6 +18,7 @@ import json
 
 from mailer import links
 from mailer.config import Settings
+from mailer.keys import site_key
 
 
 def _b64(data: bytes) -> bytes:
@@ -28,7 +29,7 @@ class LinkSigner:
     """Signs ``(list_slug, email_hash)`` for one purpose ("unsubscribe", "preferences")."""
 
     def __init__(self, settings: Settings, purpose: str) -> None:
-        secret = settings.site.secret_key.get_secret_value().encode("utf-8")
+        secret = site_key(settings).encode("utf-8")
         salt = f"mailer.{purpose}".encode()
         key = hashlib.sha256(salt + b"signer" + secret).digest()
         self._mac = hmac.new(key, digestmod=hashlib.sha256)

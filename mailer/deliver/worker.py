@@ -24,13 +24,15 @@ from secrets import token_hex
 from typing import IO
 
 from mailer.config import Settings
-from mailer.db import Database, utcnow
+from mailer.db import Database, mailqueue, utcnow
 from mailer.db import outbox as store
 from mailer.db.models import SendStatus
 from mailer.deliver.engine import Engine, ProgressCallback
+from mailer.deliver.queue import QueueDelivery
 from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError
+from mailer.keys import site_keys
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class WorkerStats:
     handled: int = 0
     uncertain_found: int = 0
     feedback_messages: int = 0  # SQS messages of SES feedback ingested
+    queued_mail: int = 0  # mail-queue rows handled (confirmations, sign-up requests)
 
 
 class _Heartbeat(threading.Thread):
@@ -106,8 +109,10 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         lease = self.settings.delivery.lease_seconds
         while not self.done.wait(lease / 3):
+            until = utcnow() + timedelta(seconds=lease)
             with self.database.session() as session:
-                store.renew_lease(session, self.worker_id, utcnow() + timedelta(seconds=lease))
+                store.renew_lease(session, self.worker_id, until)
+                mailqueue.renew_lease(session, self.worker_id, until)
 
 
 class Worker:
@@ -137,25 +142,39 @@ class Worker:
     ) -> WorkerStats:
         """Deliver until stopped (or, with ``once``, until nothing is due now).
 
+        Besides sends, it drains the mail queue (``mailer.deliver.queue``):
+        confirmations and the sign-up requests that lead to them.
+
         ``only_send`` restricts the worker to one send and keeps going until that
         send is done, paused or cancelled: what ``mailer send`` runs in-process.
         """
+        # Refuse an unusable site key before anything is claimed or signed.
+        site_keys(self.settings)
         with worker_lock(self.database) as alone:
             if alone:
                 with self.database.session() as session:
                     self.stats.uncertain_found += store.orphan_in_flight(session)
+                    self.stats.uncertain_found += mailqueue.orphan_in_flight(session)
             transport = self._transport or open_transport(self.settings)
             engine = Engine(self.settings, self.database, transport, self.worker_id, self.stop)
+            mail = QueueDelivery(self.settings, self.database, transport, self.worker_id, self.stop)
+            if only_send is None:
+                engine.between_batches = lambda: self._drain(mail)
             heartbeat = _Heartbeat(self.settings, self.database, self.worker_id)
             heartbeat.start()
             try:
-                self._loop(engine, once=once, only_send=only_send, on_progress=on_progress)
+                self._loop(engine, mail, once=once, only_send=only_send, on_progress=on_progress)
             finally:
                 heartbeat.done.set()
                 engine.close()
                 if self._transport is None:
                     transport.close()
         return self.stats
+
+    def _drain(self, mail: QueueDelivery) -> int:
+        handled = mail.drain()
+        self.stats.queued_mail += handled
+        return handled
 
     def _poll_feedback(self) -> None:
         """Drain SES feedback waiting in SQS, when ``events.sqs_queue_url`` is set.
@@ -179,6 +198,7 @@ class Worker:
     def _loop(
         self,
         engine: Engine,
+        mail: QueueDelivery,
         *,
         once: bool,
         only_send: int | None,
@@ -187,7 +207,12 @@ class Worker:
         while not self.stop.is_set():
             with self.database.session() as session:
                 self.stats.uncertain_found += store.expire_leases(session, utcnow())
+                self.stats.uncertain_found += mailqueue.expire_leases(session, utcnow())
                 due = store.due_sends(session, utcnow())
+            handled = 0
+            if only_send is None:
+                # Confirmations first: someone is waiting for them right now.
+                handled += self._drain(mail)
             for send_id in due:
                 if only_send is not None and send_id != only_send:
                     continue
@@ -210,7 +235,6 @@ class Worker:
                 running = store.running_sends(session)
             if only_send is not None:
                 running = [s for s in running if s == only_send]
-            handled = 0
             for send_id in running:
                 if self.stop.is_set():
                     break

@@ -11,6 +11,7 @@ A list file holds the list's display data and sender identity::
     template = "default"
     double_opt_in = true
     postal_address = "Example Media, 1 Example Street, 1000 Brussels, Belgium"
+    welcome = "welcome/china-ai2x"       # optional: see mailer.lists.welcome
 
 Every problem is reported with the file and the field, all at once.
 """
@@ -30,6 +31,7 @@ from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.errors import Problem, ValidationError
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
+from mailer.lists import welcome
 from mailer.lists.addresses import InvalidEmail, normalise_email
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
@@ -50,6 +52,7 @@ class ListFile:
     template: str
     double_opt_in: bool
     postal_address: str
+    welcome: str = ""
 
     def fields(self) -> dict[str, Any]:
         data = asdict(self)
@@ -68,6 +71,7 @@ _FIELDS: dict[str, tuple[type, bool, Any]] = {
     "template": (str, False, "default"),
     "double_opt_in": (bool, False, True),
     "postal_address": (str, True, None),
+    "welcome": (str, False, ""),
 }
 _MAX_LEN = {"name": 200, "from_name": MAX_DISPLAY_NAME, "language": 20}
 # Fields that end up in mail headers (the name is in List-Id and confirmations).
@@ -155,10 +159,25 @@ def load_list_files(directory: Path, templates_dir: Path | None = None) -> list[
             problems.append(
                 Problem(str(path), "template", f"no template {lf.template!r} in {templates_dir}")
             )
+        if templates_dir is not None and lf.welcome:
+            problems.extend(_welcome_problems(lf, directory, templates_dir, path))
         found.append(lf)
     if problems:
         raise ValidationError(problems)
     return found
+
+
+def _welcome_problems(
+    lf: ListFile, directory: Path, templates_dir: Path, path: Path
+) -> list[Problem]:
+    """Everything wrong with the welcome a list file names, checked before any sync."""
+    try:
+        source = welcome.resolve(lf.welcome, directory, templates_dir, str(path))
+        if source.is_message:
+            welcome.read_message(source.folder)
+    except ValidationError as exc:
+        return exc.problems
+    return []
 
 
 @dataclass(frozen=True)

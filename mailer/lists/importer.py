@@ -33,7 +33,8 @@ from mailer.db import Database, email_hash, utcnow
 from mailer.db import imports as sql
 from mailer.db import subscribers as store
 from mailer.db.models import SubscriptionStatus as Status
-from mailer.errors import Problem, ValidationError
+from mailer.errors import ConflictError, Problem, ValidationError
+from mailer.lists import welcome as welcome_mail
 from mailer.lists.addresses import InvalidEmail, needs_smtputf8, normalise_email
 from mailer.lists.people import name_problem
 
@@ -91,6 +92,7 @@ class ImportReport:
     updated_people: int = 0
     rejected: int = 0
     smtputf8: int = 0  # kept, but only deliverable with SMTPUTF8, which mailer does not use
+    welcomed: int = 0  # welcome mails queued (only with ``welcome=True``)
     rejects_file: Path | None = None
     columns: list[str] = field(default_factory=list)
 
@@ -108,6 +110,10 @@ class ImportReport:
         ]
         if self.smtputf8:
             parts.append(f"{self.smtputf8} need SMTPUTF8 (kept, but mailer cannot send to them)")
+        if self.welcomed:
+            parts.append(
+                f"{self.welcomed} welcome mails {'would be ' if self.dry_run else ''}queued"
+            )
         return ", ".join(parts)
 
 
@@ -216,11 +222,16 @@ def import_csv(
     on_progress: ProgressFn | None = None,
     batch_rows: int = BATCH_ROWS,
     on_notice: RejectFn | None = None,
+    welcome: bool = False,
 ) -> ImportReport:
     """Import subscribers from a CSV file into a list, atomically (see the module doc).
 
     ``on_reject`` hears of every row left out, ``on_notice`` of every row kept
     with a warning (an address only SMTPUTF8 can deliver).
+
+    Imported people get no welcome mail unless ``welcome`` is set: then
+    everyone the import makes active gets the list's welcome, queued in the
+    import's transaction.
     """
     path = Path(path)
     if not path.is_file():
@@ -248,6 +259,10 @@ def import_csv(
         parsed = _parse_batches(path, raw, reader, cols, counter, check, batch_rows)
         with db.session() as session, closing(_prefetch(parsed)) as batches:
             lst = store.get_list(session, list_slug)
+            if welcome and not lst.welcome:
+                raise ConflictError(
+                    f"list {lst.slug} has no welcome message (set welcome in its file)"
+                )
             sql.lock_for_import(session, lst.id)
             for batch in batches:
                 report.rows += batch.read
@@ -262,6 +277,8 @@ def import_csv(
                 _flush(session, lst.id, batch.rows, report, rejects, on_reject, source, now)
                 if on_progress:
                     on_progress(batch.position, total)
+            if welcome:
+                report.welcomed = welcome_mail.queue_for_import(session, settings, lst, source, now)
             if dry_run:
                 session.rollback()
             elif report.added or report.created_people:

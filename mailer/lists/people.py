@@ -18,6 +18,7 @@ from mailer.db.models import MailingList, Subscriber, Subscription, Suppression,
 from mailer.db.models import SubscriptionStatus as Status
 from mailer.errors import ConflictError, MailerError, NotFoundError
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
+from mailer.lists import welcome as welcome_mail
 from mailer.lists.addresses import needs_smtputf8, normalise_email
 from mailer.lists.optin import SubscribeOutcome, subscribe
 
@@ -48,17 +49,29 @@ def add(
     name: str = "",
     attributes: dict[str, Any] | None = None,
     send_confirmation: bool = False,
+    welcome: bool = False,
 ) -> str:
     """Add an address to a list; return what happened, for the operator.
 
-    With ``send_confirmation`` the address gets a confirmation email and stays
+    With ``send_confirmation`` the address gets a confirmation email (queued for
+    the worker) and stays
     unconfirmed until its owner clicks (the only way back for an unsubscribed
-    address); otherwise it becomes active at once.
+    address), and gets the list's welcome when they do; otherwise it becomes
+    active at once, and with ``welcome`` the list's welcome mail is queued.
     """
     address = normalise_email(email, check_deliverability=settings.lists.check_deliverability)
     name = check_name(name)
     with db.session() as session:
         lst = store.get_list(session, list_slug)
+        # Composed before anything changes: a broken welcome stops the add
+        # with its one-line error instead of leaving someone unwelcomed.
+        rendered = None
+        if welcome and not send_confirmation:
+            if not lst.welcome:
+                raise ConflictError(
+                    f"list {lst.slug} has no welcome message (set welcome in its file)"
+                )
+            rendered = welcome_mail.render(settings, lst)
         supp = store.get_suppression(session, address)
         if supp is not None:
             raise ConflictError(
@@ -92,6 +105,10 @@ def add(
             if current is not None and current.status == Status.ACTIVE:
                 return f"{address} is already active on {lst.slug} (details updated){warning}"
             store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "added by operator")
+            if rendered is not None and welcome_mail.queue_welcome(
+                session, settings, lst, sub, rendered
+            ):
+                return f"{address} is now active on {lst.slug}; welcome mail queued{warning}"
             return f"{address} is now active on {lst.slug}{warning}"
     outcome = subscribe(db, settings, list_slug, address, source="cli", double_opt_in=True)
     assert outcome is SubscribeOutcome.CONFIRMATION_SENT
@@ -100,7 +117,10 @@ def add(
     if current is not None and current.status == Status.ACTIVE:
         return f"{address} is already active on {lst.slug}"
     minutes = settings.lists.confirm_resend_minutes
-    return f"confirmation sent to {address} for {lst.slug} (at most one per {minutes} min)"
+    return (
+        f"confirmation queued for {address} for {lst.slug} (at most one per {minutes} min; "
+        "`mailer worker` delivers it)"
+    )
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,14 @@ from mailer import __version__
 from mailer.clock import local_time
 from mailer.config import Settings
 from mailer.db import Database
+from mailer.keys import site_key
 from mailer.web.errors import HANDLERS
 from mailer.web.i18n import translations
 from mailer.web.issues import IssueCache
 from mailer.web.security import (
     CSRF_FIELD,
     SESSION_USER,
+    LoginBackoff,
     RateLimiter,
     SecurityHeadersMiddleware,
     session_csrf_token,
@@ -58,6 +60,7 @@ class WebState:
     database: Database
     subscribe_limiter: RateLimiter
     login_limiter: RateLimiter
+    login_backoff: LoginBackoff
     issues: IssueCache
     threads: anyio.CapacityLimiter
     snapshots: Any = None  # archive.SnapshotCache, made in create_app
@@ -149,7 +152,7 @@ def _pool_size(db: Database) -> int:
 
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """Build the web application for ``settings`` (and ``database``, made if not given)."""
-    from mailer.web import auth, drafting, editing, editors, ops, public
+    from mailer.web import auth, drafting, editing, editors, ops, public, welcome
 
     db = database or Database.from_settings(settings)
     owns_db = database is None
@@ -158,6 +161,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         database=db,
         subscribe_limiter=RateLimiter(settings.web.subscribe_per_minute),
         login_limiter=RateLimiter(settings.web.login_per_minute),
+        login_backoff=LoginBackoff(settings.web.login_account_failures),
         issues=IssueCache(settings),
         threads=anyio.CapacityLimiter(_pool_size(db)),
     )
@@ -179,6 +183,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         *drafting.routes,
         *editing.routes,
         *ops.routes,
+        *welcome.routes,
         *public.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
@@ -186,7 +191,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         Middleware(SecurityHeadersMiddleware),
         Middleware(
             SessionMiddleware,
-            secret_key=settings.site.secret_key.get_secret_value(),
+            # Sessions take the current key only: a rotation logs everyone out.
+            secret_key=site_key(settings),
             session_cookie=SESSION_COOKIE,
             max_age=settings.web.session_hours * 3600,
             same_site="lax",

@@ -6,16 +6,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from mailer.db.users import authenticate
+from mailer.db.users import authenticate, session_stamp
 from mailer.web.app import render, web_state
 from mailer.web.security import (
+    SESSION_STAMP,
     SESSION_USER,
+    TooManyRequests,
     check_session_csrf,
-    current_user,
     enforce,
     form_str,
     safe_next,
     session_csrf_token,
+    session_is_valid,
 )
 
 
@@ -35,7 +37,7 @@ def _login_page(request: Request, next_path: str, error: str = "", status: int =
 async def login(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next"))
     if request.method == "GET":
-        if current_user(request):
+        if await session_is_valid(request):
             return RedirectResponse(next_path, status_code=303)
         return _login_page(request, next_path)
 
@@ -47,12 +49,21 @@ async def login(request: Request) -> Response:
     username = form_str(form, "username")
     password = form.get("password")
     password = password if isinstance(password, str) else ""
+    # Per account too: many clients guessing one password are slowed down
+    # as surely as one client guessing many.
+    wait = state.login_backoff.wait(username)
+    if wait:
+        raise TooManyRequests(wait, "for this account")
     ok = await state.run(authenticate, state.database, state.settings, username, password)
-    if not ok:
+    stamp = await state.run(session_stamp, state.database, state.settings, username) if ok else None
+    if stamp is None:
+        state.login_backoff.failed(username)
         return _login_page(request, next_path, "Wrong username or password.", status=401)
+    state.login_backoff.succeeded(username)
     # A fresh session on login: nothing chosen before (a planted token) survives.
     request.session.clear()
     request.session[SESSION_USER] = username
+    request.session[SESSION_STAMP] = stamp
     session_csrf_token(request)
     return RedirectResponse(next_path, status_code=303)
 

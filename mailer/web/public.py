@@ -7,7 +7,6 @@ pages cannot be used to learn who subscribes.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -18,12 +17,11 @@ from starlette.routing import Route
 import mailer.lists as lists
 from mailer import links
 from mailer.db import web as store
-from mailer.errors import DeliveryError, MailerError, NotFoundError
+from mailer.errors import MailerError, NotFoundError
 from mailer.web import archive, drafts
 from mailer.web.app import render, web_state
 from mailer.web.security import check_public_csrf, enforce, form_str, public_csrf_token
 
-log = logging.getLogger(__name__)
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
 
@@ -63,27 +61,18 @@ async def subscribe(request: Request) -> Response:
             # The hidden honeypot field: only bots fill it. Same answer as success.
             return RedirectResponse(f"/subscribe/{slug}/thanks", status_code=303)
         try:
+            # Only queues the request: the same work for every address, and
+            # no mail server in the way (the worker sends the confirmation).
             await state.run(
-                lists.subscribe,
+                lists.request_subscribe,
                 state.database,
                 state.settings,
                 slug,
                 values["email"],
                 values["name"][:200],
-                {},
-                "web",
             )
         except lists.InvalidEmail as exc:
             error = exc.message
-        except DeliveryError:
-            # The transport's message is for operators (it is logged); the
-            # visitor learns only that trying again later may work.
-            log.exception("confirmation email to a subscriber of %s failed", slug)
-            raise HTTPException(
-                503,
-                "We could not send the confirmation email just now. Please try again in a few "
-                "minutes.",
-            ) from None
         else:
             return RedirectResponse(f"/subscribe/{slug}/thanks", status_code=303)
     return render(
@@ -178,9 +167,13 @@ async def resubscribe(request: Request) -> Response:
     state = web_state(request)
     token = links.read_token(state.settings, "unsubscribe", request.path_params["token"])
     await check_public_csrf(request, state.settings)
-    await state.run(lists.resubscribe_by_token, state.database, token)
+    result = await state.run(lists.resubscribe_by_token, state.database, token, state.settings)
     lst = await _optional_list(request, token.list_slug)
-    return render(request, "public/resubscribed.html", {"list": lst, **_lang(lst)})
+    return render(
+        request,
+        "public/resubscribed.html",
+        {"list": lst, "confirming": result.confirming, **_lang(lst)},
+    )
 
 
 async def _optional_list(request: Request, slug: str) -> Any:
@@ -197,18 +190,33 @@ async def preferences(request: Request) -> Response:
     state = web_state(request)
     token = links.read_token(state.settings, "preferences", request.path_params["token"])
     saved = False
+    confirming: list[str] = []
     if request.method == "POST":
         await check_public_csrf(request, state.settings)
         form = await request.form()
         wanted = {str(v) for v in form.getlist("lists")}
-        await state.run(store.save_preferences, state.database, token.email_hash, wanted)
+        to_confirm = await state.run(
+            store.save_preferences, state.database, token.email_hash, wanted
+        )
+        if to_confirm:
+            # The link may be old or forwarded: adding a list takes a fresh
+            # confirmation from the mailbox itself.
+            confirming = await state.run(
+                lists.confirm_lists, state.database, state.settings, token.email_hash, to_confirm
+            )
         saved = True
     choices = await state.run(store.preferences, state.database, token.email_hash)
     lst = await _optional_list(request, token.list_slug)
     return render(
         request,
         "public/preferences.html",
-        {"choices": choices, "saved": saved, **_form_ctx(request), **_lang(lst)},
+        {
+            "choices": choices,
+            "saved": saved,
+            "confirming": confirming,
+            **_form_ctx(request),
+            **_lang(lst),
+        },
     )
 
 

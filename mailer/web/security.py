@@ -27,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailer.config import Settings
+from mailer.keys import verifying_keys
 
 # The app's own pages: no inline script or style, nothing from elsewhere.
 APP_CSP = (
@@ -42,6 +43,7 @@ EMAIL_FRAME_CSP = (
 )
 
 SESSION_USER = "user"
+SESSION_STAMP = "stamp"  # the user's credentials when the session began (``users.session_stamp``)
 SESSION_CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -82,6 +84,27 @@ def current_user(request: Request) -> str | None:
     return user if isinstance(user, str) else None
 
 
+async def session_is_valid(request: Request) -> bool:
+    """True when the session names a user who still exists with the same credentials.
+
+    A session that no longer holds (user removed, password changed, ``mailer
+    users logout-all``) is cleared.
+    """
+    from mailer.db.users import session_stamp
+    from mailer.web.app import web_state
+
+    user = current_user(request)
+    if user is None:
+        return False
+    state = web_state(request)
+    expected = await state.run(session_stamp, state.database, state.settings, user)
+    stamp = request.session.get(SESSION_STAMP)
+    if expected is None or not isinstance(stamp, str) or not hmac.compare_digest(expected, stamp):
+        request.session.clear()
+        return False
+    return True
+
+
 def safe_next(target: str | None, default: str = "/admin/") -> str:
     """Return ``target`` if it is a path on this site, else ``default`` (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//"):
@@ -102,7 +125,7 @@ def login_required(endpoint: Endpoint) -> Endpoint:
 
     @wraps(endpoint)
     async def wrapper(request: Request) -> Response:
-        if current_user(request) is None:
+        if not await session_is_valid(request):
             if wants_json(request):
                 raise HTTPException(401, "Log in first.")
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -148,7 +171,7 @@ async def check_session_csrf(request: Request) -> None:
 
 
 def _public_signer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.site.secret_key.get_secret_value(), salt="mailer.csrf")
+    return URLSafeTimedSerializer(verifying_keys(settings), salt="mailer.csrf")
 
 
 def public_csrf_token(settings: Settings, path: str) -> str:
@@ -212,6 +235,50 @@ class RateLimiter:
                 del self._hits[k]
 
 
+class LoginBackoff:
+    """Per account: after ``free`` failed logins in a row, each further attempt waits.
+
+    The wait doubles with each failure (1 s, 2 s, 4 s, … at most ``cap``) and
+    a success clears it. Names that do not exist are counted alike, so the
+    answer does not tell which exist. In memory, per web process, like
+    ``RateLimiter``.
+    """
+
+    def __init__(self, free: int = 5, cap: float = 900.0, max_keys: int = 100_000) -> None:
+        self.free = free
+        self.cap = cap
+        self.max_keys = max_keys
+        self._failures: dict[str, tuple[int, float]] = {}  # name -> (count, last failure)
+        self._lock = threading.Lock()
+
+    def _delay(self, count: int) -> float:
+        if count < self.free:
+            return 0.0
+        return float(min(self.cap, 2 ** (count - self.free)))
+
+    def wait(self, name: str, now: float | None = None) -> float:
+        """Seconds before ``name`` may try again (0: now)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            count, last = self._failures.get(name, (0, 0.0))
+        return max(0.0, last + self._delay(count) - now) if count else 0.0
+
+    def failed(self, name: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if name not in self._failures and len(self._failures) >= self.max_keys:
+                # Forget accounts whose wait is long over before anything else.
+                idle = [k for k, (n, t) in self._failures.items() if t + self.cap < now]
+                for key in idle or list(self._failures)[: self.max_keys // 2]:
+                    del self._failures[key]
+            count, _ = self._failures.get(name, (0, 0.0))
+            self._failures[name] = (count + 1, now)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name, None)
+
+
 def client_key(request: Request) -> str:
     """Who a rate limit counts: the client's IPv4 address, or its IPv6 /64.
 
@@ -229,11 +296,11 @@ def client_key(request: Request) -> str:
 
 
 class TooManyRequests(HTTPException):
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, who: str = "from your address") -> None:
         seconds = max(1, int(retry_after + 0.999))
         super().__init__(
             429,
-            f"Too many attempts from your address. Please wait {seconds} s and try again.",
+            f"Too many attempts {who}. Please wait {seconds} s and try again.",
             headers={"Retry-After": str(seconds)},
         )
 

@@ -23,7 +23,7 @@ templates_dir = "{ROOT / "templates"}"
 build_dir = "build"
 [site]
 base_url = "https://news.example.org"
-secret_key = "test-secret-key-0123456789"
+secret_key = "test-secret-key-0123456789-abcdefghij"
 """,
         encoding="utf-8",
     )

@@ -105,3 +105,78 @@ def test_story_pages_fit_the_screen(
         name = rel.replace("/", "-").removesuffix(".html")
         page.screenshot(path=str(ARTIFACTS / f"web-{name}-{width}.png"), full_page=True)
         page.close()
+
+
+WIDE_STORY = """
+title = "Wide things"
+date = 2026-02-02
+preheader = "Tables and code on a phone."
+
+[newsletter]
+name = "Phone Test Weekly"
+postal_address = "Phone Test Weekly · 1 Main St · Springfield"
+
+[[sections]]
+label = "Data"
+
+[[sections.stories]]
+headline = "A story with a wide table and long code"
+file = "story.md"
+"""
+
+WIDE_BODY = (
+    "The numbers first.\n\n"
+    "| province | 2019 | 2020 | 2021 | 2022 | 2023 | 2024 | 2025 | share of national output |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    "| Guangdong | 1,234,567 | 1,345,678 | 1,456,789 | 1,567,890 | 1,678,901 | 1,789,012 "
+    "| 1,890,123 | 23.4% |\n\n"
+    "```python\nresult = compute_the_provincial_output_share(provinces, years=range(2019, 2026), "
+    "normalise=True, weights=None)\n```\n\n"
+    "A long address: https://example.org/a/very/long/path/that/never/breaks/"
+    "by/itself/on/a/narrow/screen/unless/told/to/do/so.html and `an_inline_code_identifier_"
+    "that_is_very_long_indeed`.\n"
+)
+
+
+def test_story_page_styles_tables_and_code_without_overflow_at_375(
+    browser: Any, sample_settings: Settings, tmp_path: Path
+) -> None:
+    from mailer.content import load_issue
+
+    folder = tmp_path / "issues" / "wide-things"
+    folder.mkdir(parents=True)
+    (folder / "issue.toml").write_text(WIDE_STORY, encoding="utf-8")
+    (folder / "story.md").write_text(WIDE_BODY, encoding="utf-8")
+    issue = load_issue(folder, sample_settings)
+    pages = render_web_pages(issue, sample_settings, list_slug="phone-test")
+    [rel] = [key for key in pages if key != "index.html"]
+    target = tmp_path / "site" / rel
+    target.parent.mkdir(parents=True)
+    target.write_text(pages[rel], encoding="utf-8")
+    for dark in (False, True):
+        page = open_page(browser, target, 375, dark=dark)
+        scroll_width, inner_width = overflow(page)
+        assert scroll_width <= inner_width, f"story page overflows at 375px: {scroll_width}px"
+        styles = page.evaluate(
+            """() => {
+              const s = (q, p) => getComputedStyle(document.querySelector(q))[p];
+              return {tableOverflow: s('table', 'overflowX'), preOverflow: s('pre', 'overflowX'),
+                      cellBorder: s('td', 'borderTopStyle'), preBg: s('pre', 'backgroundColor'),
+                      codeFont: s('pre code', 'fontFamily'),
+                      tableRight: document.querySelector('table').getBoundingClientRect().right,
+                      preRight: document.querySelector('pre').getBoundingClientRect().right};
+            }"""
+        )
+        # Wide content scrolls inside its own box; the page itself never does.
+        assert styles["tableOverflow"] == "auto" and styles["preOverflow"] == "auto"
+        assert styles["tableRight"] <= 375 and styles["preRight"] <= 375
+        assert styles["cellBorder"] == "solid"
+        assert styles["preBg"] not in ("rgba(0, 0, 0, 0)", "transparent")
+        assert "monospace" in styles["codeFont"]
+        # The masthead carries the name, the archive and the subscribe link, all on screen.
+        for name in ("Phone Test Weekly", "All issues", "Subscribe"):
+            box = page.locator("header").get_by_role("link", name=name, exact=True).bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 375, name
+        mode = "dark" if dark else "light"
+        page.screenshot(path=str(ARTIFACTS / f"web-story-wide-375-{mode}.png"), full_page=True)
+        page.close()

@@ -244,7 +244,7 @@ def test_fast_link_tokens_verify_with_mailer_links() -> None:
     from mailer.deliver.tokens import RecipientLinks
 
     settings = Settings()
-    settings.site.secret_key = "s3cret-for-this-test"  # type: ignore[assignment]
+    settings.site.secret_key = "s3cret-for-this-test-0123456789-abcdef"  # type: ignore[assignment]
     hashed = email_hash("zoë@example.org")
     unsubscribe, preferences = RecipientLinks(settings, "wöchentlich").urls(hashed)
     assert unsubscribe.startswith(links.unsubscribe_url(settings, ""))

@@ -23,6 +23,8 @@ def test_sample_lists_in_the_repository_are_valid() -> None:
     assert found["china-ai2x"].double_opt_in is True
     assert found["china-ai2x"].name == "China AI2X Briefing"
     assert found["china-digest-nl"].language == "nl"
+    assert found["china-ai2x"].welcome == "welcome/china-ai2x"
+    assert found["china-digest-nl"].welcome == "welcome/china-digest-nl"
 
 
 def test_parses_fields_and_defaults(lists_dir: Path) -> None:

@@ -9,7 +9,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 from starlette.testclient import TestClient
 from webkit import add_list, add_subscriber, csrf_of, status_of
 
@@ -18,12 +18,16 @@ from mailer.config import Settings
 from mailer.db import Database, email_hash, utcnow
 from mailer.db import subscribers as lists_store
 from mailer.db import web as web_store
-from mailer.db.models import Recipient, RecipientStatus, Send, SendStatus
+from mailer.db.models import QueuedMail, Recipient, RecipientStatus, Send, SendStatus
+from mailer.deliver.worker import Worker
 from mailer.web import create_app
+from tests.support.aws import free_port
 from tests.support.rows import mailing_list
 
 
-def _outbox(settings: Settings) -> list[Path]:
+def _outbox(settings: Settings, db: Database) -> list[Path]:
+    """What the worker delivers from the mail queue (it runs first)."""
+    Worker(settings, db).run(once=True)
     folder = settings.path(settings.delivery.outbox_dir)
     return sorted(folder.rglob("*.eml")) if folder.exists() else []
 
@@ -55,8 +59,9 @@ def test_double_opt_in_subscribe_then_confirm(
     r = _subscribe(client, "new@example.org")
     assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
     assert "Please check your inbox" in client.get(r.headers["location"]).text
+    assert status_of(app_db, "new@example.org") is None  # the worker handles the request
+    [eml] = _outbox(settings, app_db)
     assert status_of(app_db, "new@example.org") == "unconfirmed"
-    [eml] = _outbox(settings)
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     url = re.search(r"https://news\.example\.org(/confirm/\S+)", body)
@@ -89,8 +94,8 @@ def test_single_opt_in_list(settings: Settings, web_db: Database) -> None:
         r = _subscribe(c, "open@example.org", "open")
         assert r.status_code == 303
         assert "Your subscription to The Open List is recorded" in c.get(r.headers["location"]).text
+    assert _outbox(settings, web_db) == []
     assert status_of(web_db, "open@example.org", "open") == "active"
-    assert _outbox(settings) == []
 
 
 def test_same_answer_whether_or_not_subscribed(client: TestClient, app_db: Database) -> None:
@@ -102,27 +107,35 @@ def test_same_answer_whether_or_not_subscribed(client: TestClient, app_db: Datab
     assert client.get(first.headers["location"]).text == client.get(second.headers["location"]).text
 
 
-def test_one_confirmation_per_address_per_hour(client: TestClient, settings: Settings) -> None:
+def test_one_confirmation_per_address_per_hour(
+    client: TestClient, settings: Settings, app_db: Database
+) -> None:
     for _ in range(3):
         assert _subscribe(client, "twice@example.org").status_code == 303
-    assert len(_outbox(settings)) == 1
+    assert len(_outbox(settings, app_db)) == 1
 
 
-def test_bad_address_is_explained_and_kept(client: TestClient, settings: Settings) -> None:
+def test_bad_address_is_explained_and_kept(
+    client: TestClient, settings: Settings, app_db: Database
+) -> None:
     r = _subscribe(client, "not an address")
     assert r.status_code == 422
     assert 'value="not an address"' in r.text  # what was typed is kept
     assert "flash-error" in r.text
-    assert _outbox(settings) == []
+    assert _outbox(settings, app_db) == []
 
 
-def test_honeypot_gets_the_same_answer_and_no_mail(client: TestClient, settings: Settings) -> None:
+def test_honeypot_gets_the_same_answer_and_no_mail(
+    client: TestClient, settings: Settings, app_db: Database
+) -> None:
     r = _subscribe(client, "bot@example.org", website="http://spam.example")
     assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
-    assert _outbox(settings) == []
+    assert _outbox(settings, app_db) == []
 
 
-def test_subscribe_without_csrf_is_403(client: TestClient, settings: Settings) -> None:
+def test_subscribe_without_csrf_is_403(
+    client: TestClient, settings: Settings, app_db: Database
+) -> None:
     r = client.post("/subscribe/news", data={"email": "a@example.org"})
     assert r.status_code == 403
     page_of_other_list = csrf_of(client.get("/subscribe/news").text)
@@ -130,7 +143,7 @@ def test_subscribe_without_csrf_is_403(client: TestClient, settings: Settings) -
         "/subscribe/other", data={"email": "a@example.org", "csrf_token": page_of_other_list}
     )
     assert r.status_code in (403, 404)
-    assert _outbox(settings) == []
+    assert _outbox(settings, app_db) == []
 
 
 def test_subscribe_rate_limit_429(settings: Settings, web_db: Database) -> None:
@@ -142,7 +155,7 @@ def test_subscribe_rate_limit_429(settings: Settings, web_db: Database) -> None:
     assert codes == [303, 303, 303, 429]
     assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
     assert "Too many attempts" in last.text
-    assert len(_outbox(settings)) == 3
+    assert len(_outbox(settings, web_db)) == 3
 
 
 # --- unsubscribe ---------------------------------------------------------------------------
@@ -164,6 +177,25 @@ def test_unsubscribe_page_then_button(
     again = client.post(f"{path}/resubscribe", data={"csrf_token": csrf_of(done.text)})
     assert again.status_code == 200 and "Welcome back" in again.text
     assert status_of(app_db, "leave@example.org") == "active"
+
+
+def test_an_old_unsubscribe_link_cannot_resubscribe_without_confirmation(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    from sqlalchemy import update
+
+    from mailer.db.models import Subscription
+
+    add_subscriber(app_db, "gone-a-while@example.org")
+    path = f"/u/{_token(settings, 'unsubscribe', 'gone-a-while@example.org')}"
+    done = client.post(path, data={"csrf_token": csrf_of(client.get(path).text)})
+    with app_db.session() as s:  # the unsubscribe was two hours ago
+        s.execute(update(Subscription).values(status_changed_at=utcnow() - timedelta(hours=2)))
+    again = client.post(f"{path}/resubscribe", data={"csrf_token": csrf_of(done.text)})
+    assert again.status_code == 200 and "we have sent it a link to confirm" in again.text
+    assert status_of(app_db, "gone-a-while@example.org") == "unsubscribed"
+    [eml] = _outbox(settings, app_db)
+    assert "gone-a-while@example.org" in eml.name
 
 
 def test_one_click_post(client: TestClient, db: Database, settings: Settings) -> None:
@@ -269,9 +301,34 @@ def test_preferences_choose_lists(client: TestClient, db: Database, settings: Se
     assert 'value="news" checked' in page.text and 'value="weekly" >' in page.text
     r = client.post(path, data={"csrf_token": csrf_of(page.text), "lists": ["weekly"]})
     assert r.status_code == 200 and "Your choices are saved." in r.text
-    assert status_of(app_db, "pref@example.org") == "unsubscribed"
+    assert status_of(app_db, "pref@example.org") == "unsubscribed"  # leaving takes effect at once
+    # Adding does not: the link may be old or forwarded. The mailbox confirms.
+    assert "please click the confirmation link we have emailed you for: Weekly Digest" in r.text
+    assert status_of(app_db, "pref@example.org", "weekly") == "unconfirmed"
+    [eml] = _outbox(settings, app_db)
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert msg["To"] == "pref@example.org" and "Weekly Digest" in msg["Subject"]
+    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    confirm_path = re.search(r"https://news\.example\.org(/confirm/\S+)", body).group(1)  # type: ignore[union-attr]
+    done = client.post(confirm_path, data={"csrf_token": csrf_of(client.get(confirm_path).text)})
+    assert done.status_code == 200
     assert status_of(app_db, "pref@example.org", "weekly") == "active"
-    assert 'value="weekly" checked' in r.text
+    assert 'value="weekly" checked' in client.get(path).text
+
+
+def test_an_old_preferences_link_cannot_resubscribe_without_confirmation(
+    client: TestClient, app_db: Database, settings: Settings
+) -> None:
+    add_subscriber(app_db, "left@example.org")
+    path = f"/preferences/{_token(settings, 'preferences', 'left@example.org')}"
+    page = client.get(path)
+    client.post(path, data={"csrf_token": csrf_of(page.text)})  # unticks everything: leaves
+    assert status_of(app_db, "left@example.org") == "unsubscribed"
+    # Whoever holds the link later (a forwarded newsletter) ticks the list again.
+    r = client.post(path, data={"csrf_token": csrf_of(page.text), "lists": ["news"]})
+    assert r.status_code == 200
+    assert status_of(app_db, "left@example.org") == "unsubscribed"
+    assert len(_outbox(settings, app_db)) == 1  # only the owner's confirmation can undo it
 
 
 def test_preferences_never_reactivate_a_suppressed_address(
@@ -295,20 +352,79 @@ def test_forged_preferences_token_is_400(client: TestClient) -> None:
     assert client.get("/preferences/forged.token").status_code == 400
 
 
-def test_confirmation_failure_is_a_clear_503(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+def test_form_answers_while_the_mail_server_is_down(
+    client: TestClient, app_db: Database, settings: Settings
 ) -> None:
-    import mailer.deliver.single as single
-    from mailer.deliver.transports.base import TemporaryFailure
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise TemporaryFailure("421 4.7.0 mail.internal.example busy")
-
-    monkeypatch.setattr(single, "send_single", refuse)
+    settings.delivery.transport = "smtp"
+    settings.smtp.port = free_port()  # nobody listens there
+    settings.smtp.timeout = 2
     r = _subscribe(client, "later@example.org")
-    assert r.status_code == 503
-    assert "Please try again in a few minutes" in r.text
-    assert "internal.example" not in r.text
+    assert r.status_code == 303 and r.headers["location"] == "/subscribe/news/thanks"
+    Worker(settings, app_db).run(once=True)
+    with app_db.session() as s:
+        [mail] = s.scalars(select(QueuedMail).where(QueuedMail.kind == "confirm")).all()
+    # Queued for a retry with backoff, nothing lost.
+    assert mail.status == "queued" and mail.attempts == 1 and mail.next_attempt_at is not None
+    assert mail.to_email == "later@example.org" and "/confirm/" in mail.text
+
+
+def _statements(db: Database, client: TestClient, address: str) -> list[str]:
+    """Every SQL statement the subscribe POST runs (the GET for its form not included)."""
+    page = client.get("/subscribe/news")
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        r = client.post(
+            "/subscribe/news",
+            data={"email": address, "name": "Jo", "csrf_token": csrf_of(page.text)},
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert r.status_code == 303
+    return seen
+
+
+def _people(db: Database) -> tuple[object, ...]:
+    with db.session() as s:
+        return (
+            s.execute(text("SELECT id, email, name FROM subscribers ORDER BY id")).all(),
+            s.execute(
+                text("SELECT list_id, subscriber_id, status, confirm_sent_at FROM subscriptions")
+            ).all(),
+        )
+
+
+def test_form_does_the_same_database_work_for_every_address(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    add_subscriber(db, "old@example.org", name="Old Reader")
+    people = _people(db)
+    known = _statements(db, client, "old@example.org")
+    fresh = _statements(db, client, "fresh@example.org")
+    assert known == fresh
+    writes = [st for st in known if not st.upper().startswith(("SELECT", "BEGIN", "COMMIT"))]
+    assert len(writes) == 1 and writes[0].upper().startswith("INSERT INTO MAIL_QUEUE"), writes
+    # The form touched nobody's subscription: that is the worker's job.
+    assert _people(db) == people
+    with db.session() as s:
+        rows = s.scalars(select(QueuedMail).order_by(QueuedMail.id)).all()
+        shapes = [(r.kind, r.status, r.list_id, sorted(r.data)) for r in rows]
+    assert shapes[0] == shapes[1] == ("subscribe", "queued", shapes[0][2], ["list", "source"])
+    # The worker then mails only the new address, and keeps no address in the requests.
+    Worker(settings, db).run(once=True)
+    with db.session() as s:
+        rows = s.scalars(select(QueuedMail).order_by(QueuedMail.id)).all()
+    assert [(r.kind, r.status, r.to_email) for r in rows] == [
+        ("subscribe", "done", ""),
+        ("subscribe", "done", ""),
+        ("confirm", "sent", "fresh@example.org"),
+    ]
+    assert status_of(db, "old@example.org") == "active"
+    assert status_of(db, "fresh@example.org") == "unconfirmed"
 
 
 def test_one_click_for_a_list_that_is_gone(

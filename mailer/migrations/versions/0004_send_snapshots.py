@@ -1,7 +1,7 @@
 """send snapshots: each send keeps its published web version
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-28 07:50:00
 
 Existing sends get a snapshot here. When ``mailer db upgrade`` passes the
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
