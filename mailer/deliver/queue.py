@@ -21,6 +21,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from secrets import token_hex
 
 from sqlalchemy.orm import Session
 
@@ -140,7 +141,7 @@ def build_message(row: store.Claimed, message_id: str) -> OutgoingMessage:
 
 def _message_id(row: store.Claimed) -> str:
     domain = row.from_email.rsplit("@", 1)[-1] or "localhost"
-    return f"<q{row.id}.{random.getrandbits(64):016x}@{domain}>"
+    return f"<q{row.id}.{token_hex(8)}@{domain}>"
 
 
 class QueueDelivery:

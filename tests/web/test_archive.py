@@ -130,7 +130,7 @@ def test_serve_refuses_an_empty_database(mailer_cli, settings: Settings, tmp_pat
     settings.database.url = f"sqlite:///{tmp_path / 'empty.db'}"
     r = mailer_cli("serve", "--port", "1")
     assert r.exit_code == 1
-    assert "run `mailer db upgrade` first" in r.output
+    assert r.output.strip() == "Error: the database has no tables yet: run mailer db upgrade"
 
 
 def test_unknown_issue_names_are_not_cached(client: TestClient) -> None:
