@@ -145,6 +145,13 @@ class SesSettings(Section):
     workers: int = Field(
         1, ge=1, description="Workers sharing the account; each takes max_rate / workers."
     )
+    check_daily_quota: bool = Field(
+        True,
+        description=(
+            "Pause, before anyone is mailed, a send the account's daily quota "
+            "(Max24HourSend - SentLast24Hours) cannot carry."
+        ),
+    )
 
 
 class EventSettings(Section):

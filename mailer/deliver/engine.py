@@ -307,7 +307,13 @@ class Engine:
         # Messages queued behind one that paused the send are not handed over.
         if paused.is_set() or self.stop.is_set():
             raise _NotHanded()
-        return self.transport.send(message)
+        try:
+            return self.transport.send(message)
+        except SendingPaused:
+            # Set here, not when the outcome is settled in order: threads that
+            # finish meanwhile must not take the next message to the provider.
+            paused.set()
+            raise
 
     def _settle(
         self,

@@ -312,5 +312,10 @@ def test_a_send_the_daily_quota_cannot_carry_is_refused_with_the_numbers(
         with db.session() as session:
             assert store.get_send(session, small.id).status == SendStatus.DONE
         assert len(fake.accepted) == 5
+        # The check can be turned off (moto, for one, reports a sandbox quota).
+        fake.sent_24h = 200
+        assert SesTransport(settings).refuse(1) is not None
+        settings.ses.check_daily_quota = False
+        assert SesTransport(settings).refuse(1_000_000) is None
     finally:
         server.shutdown()

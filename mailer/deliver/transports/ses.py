@@ -205,8 +205,11 @@ class SesTransport:
 
         Compares with ``Max24HourSend - SentLast24Hours`` (sesv2 GetAccount, else
         SES v1 GetSendQuota). A quota that cannot be read refuses nothing: the
-        send then pauses with SES's reason if the quota runs out.
+        send then pauses with SES's reason if the quota runs out. Off with
+        ``ses.check_daily_quota = false``.
         """
+        if not self.settings.ses.check_daily_quota:
+            return None
         try:
             max_24h, sent_24h = _quota(self.client, self.settings)
         except DeliveryError as exc:
