@@ -6,34 +6,9 @@
 - ``people``: the operator's actions on one subscriber (``mailer subscribers …``).
 - ``importer`` / ``exporter``: CSV in and out.
 
+Import the module you need (``from mailer.lists import optin``); this package
+imports none of them, so the delivery stage can use ``addresses`` without
+pulling in opt-in (which queues mail through delivery).
+
 All SQL is in ``mailer.db.subscribers`` and ``mailer.db.imports``.
 """
-
-from mailer.lists.addresses import InvalidEmail, normalise_email
-from mailer.lists.optin import (
-    ConfirmResult,
-    SubscribeOutcome,
-    UnsubscribeResult,
-    confirm,
-    confirm_lists,
-    request_subscribe,
-    resubscribe_by_token,
-    subscribe,
-    subscription_status,
-    unsubscribe_by_token,
-)
-
-__all__ = [
-    "ConfirmResult",
-    "InvalidEmail",
-    "SubscribeOutcome",
-    "UnsubscribeResult",
-    "confirm",
-    "confirm_lists",
-    "normalise_email",
-    "request_subscribe",
-    "resubscribe_by_token",
-    "subscribe",
-    "subscription_status",
-    "unsubscribe_by_token",
-]

@@ -12,7 +12,7 @@ from typing import Any
 from mailer.db import web as store
 from mailer.deliver import sends
 from mailer.errors import ConflictError, MailerError, ValidationError
-from mailer.lists import InvalidEmail, normalise_email
+from mailer.lists.addresses import InvalidEmail, normalise_email
 
 MAX_TEST_ADDRESSES = 10
 

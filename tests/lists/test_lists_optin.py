@@ -15,8 +15,8 @@ from mailer.db import subscribers as store
 from mailer.db.models import SuppressionReason
 from mailer.deliver.worker import Worker
 from mailer.errors import NotFoundError
-from mailer.lists import (
-    InvalidEmail,
+from mailer.lists.addresses import InvalidEmail
+from mailer.lists.optin import (
     SubscribeOutcome,
     confirm,
     resubscribe_by_token,

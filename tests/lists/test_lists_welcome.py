@@ -18,16 +18,10 @@ from mailer.db import subscribers as store
 from mailer.db.models import QueuedMail
 from mailer.deliver.worker import Worker
 from mailer.errors import ConflictError, ValidationError
-from mailer.lists import (
-    confirm,
-    people,
-    resubscribe_by_token,
-    subscribe,
-    unsubscribe_by_token,
-    welcome,
-)
+from mailer.lists import people, welcome
 from mailer.lists.files import load_list_files, sync_lists
 from mailer.lists.importer import import_csv
+from mailer.lists.optin import confirm, resubscribe_by_token, subscribe, unsubscribe_by_token
 
 MESSAGE = """
 subject = "Welcome to the Weekly Briefing"
