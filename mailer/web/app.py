@@ -13,6 +13,7 @@ import gc
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -76,6 +78,15 @@ def web_state(request: Request) -> WebState:
     return state
 
 
+def stamp(d: datetime | None) -> Markup | str:
+    """A UTC time for a table cell: one ``<time>`` that never wraps mid-value."""
+    if not d:
+        return "–"
+    return Markup('<time datetime="{}Z">{} UTC</time>').format(
+        d.isoformat(timespec="seconds"), d.strftime("%Y-%m-%d %H:%M")
+    )
+
+
 def _templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -90,6 +101,7 @@ def _templates() -> Jinja2Templates:
     env.filters["number"] = lambda n: f"{int(n or 0):,}"
     env.filters["percent"] = lambda r: f"{100 * float(r or 0):.1f}%"
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") + " UTC" if d else "–"
+    env.filters["stamp"] = stamp
     return Jinja2Templates(env=env)
 
 
@@ -135,7 +147,7 @@ def _pool_size(db: Database) -> int:
 
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """Build the web application for ``settings`` (and ``database``, made if not given)."""
-    from mailer.web import auth, editors, ops, public
+    from mailer.web import auth, editors, members, ops, public, subscribers
 
     db = database or Database.from_settings(settings)
     owns_db = database is None
@@ -163,6 +175,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         *auth.routes,
         *editors.routes,
         *ops.routes,
+        *subscribers.routes,
+        *members.routes,
         *public.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
