@@ -207,6 +207,8 @@ async def import_upload(request: Request) -> Response:
             shutil.rmtree(folder, ignore_errors=True)
             # Name the file as the operator knows it, not by its place on the server.
             message = message.replace(f"{folder}{os.sep}", "")
+        # The importer speaks to the command line; here the choice is a form field.
+        message = message.replace("pass --encoding", "choose the encoding below")
         context["error"] = message
         return render(request, "admin/import.html", context, status=422)
     context.update(report=report, rejects=shown)

@@ -28,9 +28,11 @@ from mailer.db.models import SubscriptionStatus
 from mailer.errors import MailerError, NotFoundError, Problem, ValidationError
 from mailer.lists import people
 from mailer.web.app import flash, render, web_state
+from mailer.web.errors import status_for
 from mailer.web.security import current_user, form_str, login_required
 
 PAGE_SIZE = 50
+ADD_FIELDS = ("email", "list", "name", "attributes")
 SUPPRESSED_CHOICES = {"": None, "yes": True, "no": False}
 
 
@@ -182,7 +184,9 @@ async def add_form(request: Request) -> Response:
     lists = await state.run(web_store.public_lists, state.database)
     chosen = request.query_params.get("list", "")
     return render(
-        request, "admin/subscriber_add.html", {"lists": lists, "chosen": chosen, "form": {}}
+        request,
+        "admin/subscriber_add.html",
+        {"lists": lists, "chosen": chosen, "form": dict.fromkeys(ADD_FIELDS, "")},
     )
 
 
@@ -190,7 +194,7 @@ async def add_form(request: Request) -> Response:
 async def add_subscriber(request: Request) -> Response:
     state = web_state(request)
     form = await request.form()
-    values = {k: form_str(form, k) for k in ("email", "list", "name", "attributes")}
+    values = {k: form_str(form, k) for k in ADD_FIELDS}
     values["attributes"] = str(form.get("attributes") or "")
     confirm_mail = form_str(form, "send_confirmation") == "yes"
     try:
@@ -213,7 +217,7 @@ async def add_subscriber(request: Request) -> Response:
             request,
             "admin/subscriber_add.html",
             {"lists": lists, "chosen": values["list"], "form": values, "error": exc.message},
-            status=422 if isinstance(exc, ValidationError) else 409,
+            status=status_for(exc),
         )
     flash(request, message[0].upper() + message[1:] + ".")
     return RedirectResponse(profile_url(values["email"]), status_code=303)
