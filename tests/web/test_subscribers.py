@@ -39,7 +39,7 @@ def status_on(db: Database, email: str, slug: str, status: str, reason: str = "t
 
 
 def test_browse_pages_by_keyset_newest_first(
-    editor: TestClient, app_db: Database, monkeypatch: pytest.MonkeyPatch
+    editor: TestClient, app_db: Database, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pages, "PAGE_SIZE", 4)
     everyone = [f"p{i:02d}@example.org" for i in range(10)]
@@ -60,7 +60,7 @@ def test_browse_pages_by_keyset_newest_first(
     assert shown(editor.get(back).text) == everyone[::-1][4:8]
 
 
-def test_browse_filters(editor: TestClient, app_db: Database) -> None:
+def test_browse_filters(editor: TestClient, app_db: Database, db: Database) -> None:
     add_list(app_db, "team")
     add_subscriber(app_db, "ann@example.org", name="Ann Active")
     status_on(app_db, "una@example.org", "news", SubscriptionStatus.UNSUBSCRIBED)
@@ -257,7 +257,7 @@ def test_unsubscribe_asks_first_then_records(editor: TestClient, app_db: Databas
 
 
 def test_forget_asks_first_and_keeps_only_the_hash(
-    editor: TestClient, app_db: Database, settings: Settings
+    editor: TestClient, app_db: Database, db: Database
 ) -> None:
     add_subscriber(app_db, "f@example.org", name="Fay")
     people.suppress(app_db, "f@example.org", "x")
@@ -304,7 +304,7 @@ def test_export_person_as_json(editor: TestClient, app_db: Database, settings: S
 
 
 def test_list_page_counts_match_the_cli(
-    editor: TestClient, app_db: Database, mailer_cli: Any
+    editor: TestClient, app_db: Database, db: Database, mailer_cli: Any
 ) -> None:
     for i in range(3):
         add_subscriber(app_db, f"a{i}@example.org")

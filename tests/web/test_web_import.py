@@ -42,7 +42,7 @@ def _upload(editor: TestClient, body: bytes, name: str = "people.csv", **extra: 
 
 
 def test_dry_run_shows_counts_and_rejects_then_imports(
-    editor: TestClient, app_db: Database, settings: Settings
+    editor: TestClient, app_db: Database, db: Database, settings: Settings
 ) -> None:
     people.suppress(app_db, "sup@example.org")
     answer = _upload(editor, GOOD_AND_BAD.encode())
