@@ -270,6 +270,7 @@ async def _httpx_load(
     seconds: int = SECONDS,
     pace_ms: float = 0.0,
     connections: int = CONNECTIONS,
+    headers: dict[str, str] | None = None,
 ) -> Load:
     import httpx
 
@@ -298,7 +299,7 @@ async def _httpx_load(
                 await asyncio.sleep(pace_ms / 1000)
 
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=5, headers=headers) as client:
         await asyncio.gather(*(one(client, k) for k in range(connections)))
     elapsed = time.monotonic() - started
     latencies.sort()
@@ -432,6 +433,9 @@ def run(report: Report) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+    from bench import subscribers_page
+
+    subscribers_page.run(report)
 
 
 if __name__ == "__main__":
