@@ -64,17 +64,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(filters: Filters) -> list[Any]:
+def _conditions(filters: Filters, bounds: list[Any]) -> list[Any]:
     conds: list[Any] = []
     if filters.list_id is not None:
         conds.append(Subscription.list_id == filters.list_id)
         if filters.status is not None:
             conds.append(Subscription.status == filters.status)
     elif filters.status is not None:
+        # The page's bound again inside: PostgreSQL's merge semi-join otherwise
+        # walks the subscriptions from the very end down to the page.
         conds.append(
             exists().where(
                 Subscription.subscriber_id == Subscriber.id,
                 Subscription.status == filters.status,
+                *bounds,
             )
         )
     if filters.suppressed is not None:
@@ -117,15 +120,18 @@ def browse(
     stmt = select(Subscriber.id)
     if on_list:
         stmt = stmt.join(Subscription, Subscription.subscriber_id == Subscriber.id)
-    conds = _conditions(filters)
     backwards = before is not None and after is None
+    # The bound on both sides of the join is redundant but lets PostgreSQL
+    # start its merge join at the page instead of at the newest subscriber.
     if backwards:
-        conds += [key > before, Subscriber.id > before]
+        bounds = [Subscription.subscriber_id > before]
+        conds = [key > before, Subscriber.id > before]
         stmt = stmt.order_by(key.asc())
     else:
-        if after is not None:
-            conds += [key < after, Subscriber.id < after]
+        bounds = [] if after is None else [Subscription.subscriber_id < after]
+        conds = [] if after is None else [key < after, Subscriber.id < after]
         stmt = stmt.order_by(key.desc())
+    conds += _conditions(filters, bounds)
     ids = list(session.scalars(stmt.where(*conds).limit(limit + 1)))
     more = len(ids) > limit
     ids = ids[:limit]

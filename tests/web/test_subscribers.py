@@ -60,6 +60,31 @@ def test_browse_pages_by_keyset_newest_first(
     assert shown(editor.get(back).text) == everyone[::-1][4:8]
 
 
+def test_filtered_pages_walk_forward_and_back(
+    editor: TestClient, app_db: Database, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    add_list(app_db, "team")
+    wanted = []
+    for i in range(9):
+        address = f"q{i}@example.org"
+        if i % 3 == 0:
+            status_on(app_db, address, "team", SubscriptionStatus.UNSUBSCRIBED)
+            wanted.append(address)
+        else:
+            add_subscriber(app_db, address, "team")
+    for query in ("status=unsubscribed", "list=team&status=unsubscribed"):
+        page = editor.get(f"/admin/subscribers?{query}").text
+        walked = shown(page)
+        while (nxt := link(page, "next")) is not None:
+            page = editor.get(nxt).text
+            walked += shown(page)
+        assert walked == wanted[::-1], query
+        back = link(page, "prev")
+        assert back is not None
+        assert shown(editor.get(back).text) == wanted[::-1][:2]
+
+
 def test_browse_filters(editor: TestClient, app_db: Database, db: Database) -> None:
     add_list(app_db, "team")
     add_subscriber(app_db, "ann@example.org", name="Ann Active")
