@@ -40,6 +40,7 @@ from mailer.web.issues import IssueCache
 from mailer.web.security import (
     CSRF_FIELD,
     SESSION_USER,
+    BodyLimitMiddleware,
     RateLimiter,
     SecurityHeadersMiddleware,
     session_csrf_token,
@@ -183,6 +184,13 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(
+            BodyLimitMiddleware,
+            # Forms are small; only the SNS webhook may bring more, up to its own limit.
+            limit=max(MAX_FORM_BYTES, settings.events.max_body_bytes),
+            upload_limit=settings.web.max_upload_mb * 1_000_000,
+            upload_path=members.UPLOAD_PATH,
+        ),
+        Middleware(
             SessionMiddleware,
             secret_key=settings.site.secret_key.get_secret_value(),
             session_cookie=SESSION_COOKIE,
@@ -196,8 +204,6 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,
-        # Forms are small; only the SNS webhook may bring more, up to its own limit.
-        max_body_size=max(MAX_FORM_BYTES, settings.events.max_body_bytes),
     )
     app.state.web = state
     return app

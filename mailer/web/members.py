@@ -39,6 +39,8 @@ SHOWN_REJECTS = 20
 UPLOAD_KEEP_SECONDS = 24 * 3600
 ENCODINGS = ("utf-8", "latin-1", "cp1252")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+# The one path that may receive a body larger than a form (web.max_upload_mb).
+UPLOAD_PATH = re.compile(r"/admin/lists/[^/]+/import")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

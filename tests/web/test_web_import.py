@@ -147,3 +147,26 @@ def test_import_refusals(editor: TestClient) -> None:
         r = editor.post(f"/admin/lists/news/import/{bad}", data={"csrf_token": token})
         assert r.status_code == 404
     assert editor.post("/admin/lists/nope/import", data={"csrf_token": token}).status_code == 404
+
+
+def test_only_the_import_takes_a_big_body(
+    editor: TestClient, app_db: Database, settings: Settings
+) -> None:
+    rows = "".join(f"person{i:06d}@example.org,Person {i}\n" for i in range(40_000))
+    body = ("email,name\n" + rows).encode()
+    assert 1_000_000 < len(body) < settings.web.max_upload_mb * 1_000_000
+    status, page = _upload(editor, body, name="big.csv").split("\n", 1)
+    assert status == "200" and 'Would add</div><div class="value">40,000' in page
+    token = admin_csrf(editor)
+    elsewhere = editor.post(
+        "/admin/subscribers/new",
+        data={"csrf_token": token},
+        files={"file": ("big.csv", body, "text/csv")},
+    )
+    assert elsewhere.status_code == 413
+    settings.web.max_upload_mb = 1
+    from mailer.web import create_app
+
+    with TestClient(create_app(settings, app_db), base_url="https://news.example.org") as c:
+        r = c.post("/admin/lists/news/import", files={"file": ("big.csv", body, "text/csv")})
+        assert r.status_code == 413
