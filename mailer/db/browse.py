@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from mailer.db import email_hash
+from mailer.db import email_hash, subscribers
 from mailer.db.models import MailingList, Subscriber, Subscription, Suppression
 
 
@@ -155,11 +155,12 @@ def _rows(session: Session, ids: list[int]) -> list[PersonRow]:
             Subscriber.name,
             Subscriber.source,
             Subscriber.created_at,
-            Suppression.reason,
-        )
-        .outerjoin(Suppression, Suppression.email_hash == Subscriber.email_hash)
-        .where(Subscriber.id.in_(ids))
+            Subscriber.email_hash,
+        ).where(Subscriber.id.in_(ids))
     ).all()
+    # Looked up by key, not joined: PostgreSQL hash-joins a page against the
+    # whole suppression list, which grows with every bounce.
+    suppressed = subscribers.suppressed_hashes(session, [r[5] for r in people])
     lists: dict[int, list[Membership]] = {}
     for sub_id, slug, status in session.execute(
         select(Subscription.subscriber_id, MailingList.slug, Subscription.status)
@@ -169,6 +170,7 @@ def _rows(session: Session, ids: list[int]) -> list[PersonRow]:
     ):
         lists.setdefault(sub_id, []).append(Membership(slug, status))
     by_id = {
-        r[0]: PersonRow(r[0], r[1], r[2], r[3], r[4], r[5], lists.get(r[0], [])) for r in people
+        r[0]: PersonRow(r[0], r[1], r[2], r[3], r[4], suppressed.get(r[5]), lists.get(r[0], []))
+        for r in people
     }
     return [by_id[i] for i in ids if i in by_id]

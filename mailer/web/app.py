@@ -83,9 +83,9 @@ def stamp(d: datetime | None) -> Markup | str:
     """A UTC time for a table cell: one ``<time>`` that never wraps mid-value."""
     if not d:
         return "–"
-    return Markup('<time datetime="{}Z">{} UTC</time>').format(
-        d.isoformat(timespec="seconds"), d.strftime("%Y-%m-%d %H:%M")
-    )
+    # Only digits and separators go in: nothing to escape (and a page of 50
+    # rows calls this hundreds of times, where Markup.format is slow).
+    return Markup(f'<time datetime="{d:%Y-%m-%dT%H:%M:%S}Z">{d:%Y-%m-%d %H:%M} UTC</time>')
 
 
 def _templates() -> Jinja2Templates:

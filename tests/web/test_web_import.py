@@ -170,3 +170,16 @@ def test_only_the_import_takes_a_big_body(
     with TestClient(create_app(settings, app_db), base_url="https://news.example.org") as c:
         r = c.post("/admin/lists/news/import", files={"file": ("big.csv", body, "text/csv")})
         assert r.status_code == 413
+
+
+def test_clean_upload_has_no_rejects_file_and_commit_needs_csrf(
+    editor: TestClient, app_db: Database
+) -> None:
+    status, page = _upload(editor, b"email\nok@example.org\n").split("\n", 1)
+    assert status == "200" and "Rejected rows" not in page
+    token = re.search(r'action="/admin/lists/news/import/([\w-]+)"', page)
+    assert token
+    r = editor.get(f"/admin/lists/news/import/{token.group(1)}/rejects.csv")
+    assert r.status_code == 404 and "no rows were rejected" in r.text
+    r = editor.post(f"/admin/lists/news/import/{token.group(1)}", data={"encoding": "utf-8"})
+    assert r.status_code == 403 and status_of(app_db, "ok@example.org") is None
