@@ -96,7 +96,7 @@ def test_every_admin_page_fits_a_phone_and_a_desktop(
             assert got["scroll"] <= got["vw"], (
                 f"{name} scrolls sideways at {width} px: {got['scroll']}"
             )
-            assert len(got["nav"]) == 5 and all(
+            assert len(got["nav"]) >= 5 and all(
                 n["visible"] and n["left"] >= 0 and n["right"] <= got["vw"] for n in got["nav"]
             ), (name, width, got["nav"])
             assert not got["wrapped"], f"{name} at {width} px wraps a time: {got['wrapped']}"
