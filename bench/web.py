@@ -532,6 +532,9 @@ def run(report: Report) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+    from bench import subscribers_page
+
+    subscribers_page.run(report)
 
 
 if __name__ == "__main__":

@@ -219,6 +219,9 @@ class WebSettings(Section):
         default_factory=dict,
         description="Logins from configuration: name = argon2 hash (`mailer users hash`).",
     )
+    max_upload_mb: int = Field(
+        50, ge=1, description="Largest CSV file the web app's import accepts, in MB."
+    )
 
 
 class Settings(Section):

@@ -180,6 +180,10 @@ def show(app: AppContext, email: str) -> None:
         click.echo(f"suppressed: {r.reason} since {r.created_at:%Y-%m-%d %H:%M}{detail}")
     else:
         click.echo("suppressed: no")
+    for h in people.history(app.database, email):
+        where = f" {h.list_slug}" if h.list_slug else ""
+        why = f": {h.detail}" if h.detail else ""
+        click.echo(f"history:    {h.at:%Y-%m-%d %H:%M} {h.action}{where}{why} ({h.actor})")
 
 
 @subscribers_group.command("find")

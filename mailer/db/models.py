@@ -152,6 +152,25 @@ class Suppression(Base):
     created_at: Mapped[datetime]
 
 
+class HistoryEntry(Base):
+    """One thing done to a person (added, edited, unsubscribed, suppressed, forgotten…).
+
+    Keyed by the address hash, not the subscriber id: the line that records a
+    forget outlives the subscriber row it describes.
+    """
+
+    __tablename__ = "subscriber_history"
+    __table_args__ = (Index("ix_subscriber_history_hash", "email_hash", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    list_slug: Mapped[str | None] = mapped_column(String(100), default=None)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+
+
 class User(Base):
     """An editor or operator who can log in to the web app."""
 

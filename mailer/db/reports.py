@@ -104,14 +104,21 @@ def recent_sends(session: Session, list_id: int, limit: int) -> list[Send]:
 
 
 def recipients_matching(
-    session: Session, send_id: int, status: str, limit: int | None = None
+    session: Session,
+    send_id: int,
+    status: str | None,
+    limit: int | None = None,
+    *,
+    after_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The outbox rows behind one count (``status`` is a key of ``CONDITIONS``).
+    """The outbox rows behind one count (``status`` is a key of ``CONDITIONS``, None for all).
 
     Rows behind a feedback count carry ``feedback``: the latest such event's
-    detail (the bounce's SMTP diagnostic, the complaint's type).
+    detail (the bounce's SMTP diagnostic, the complaint's type). With
+    ``after_id`` the rows come in id order after that one (keyset paging, each
+    row's ``id`` is the next page's ``after_id``); without, by address.
     """
-    kinds = FEEDBACK_KINDS.get(status)
+    kinds = FEEDBACK_KINDS.get(status) if status else None
     feedback: Any = (
         select(Event.detail)
         .where(Event.recipient_id == R.id, Event.event_type.in_(kinds))
@@ -121,24 +128,27 @@ def recipients_matching(
         if kinds
         else literal(None)
     )
-    stmt = (
-        select(
-            R.email,
-            feedback.label("feedback"),
-            R.status,
-            R.error,
-            R.bounce_type,
-            R.sent_at,
-            R.delivered_at,
-            R.bounced_at,
-            R.complained_at,
-            R.unsubscribed_at,
-            R.opens,
-            R.clicks,
-        )
-        .where(R.send_id == send_id, CONDITIONS[status])
-        .order_by(R.email)
-    )
+    stmt = select(
+        R.id,
+        R.email,
+        feedback.label("feedback"),
+        R.status,
+        R.error,
+        R.bounce_type,
+        R.sent_at,
+        R.delivered_at,
+        R.bounced_at,
+        R.complained_at,
+        R.unsubscribed_at,
+        R.opens,
+        R.clicks,
+    ).where(R.send_id == send_id)
+    if status:
+        stmt = stmt.where(CONDITIONS[status])
+    if after_id is None:
+        stmt = stmt.order_by(R.email)
+    else:
+        stmt = stmt.where(R.id > after_id).order_by(R.id)
     if limit:
         stmt = stmt.limit(limit)
     return [dict(row._mapping) for row in session.execute(stmt)]

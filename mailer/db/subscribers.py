@@ -91,10 +91,10 @@ class ListCounts:
     mailable: int  # active and not suppressed: who the next send mails
 
 
-def list_counts(session: Session) -> list[ListCounts]:
-    """Counts per status for every list, in slug order."""
+def list_counts(session: Session, slug: str | None = None) -> list[ListCounts]:
+    """Counts per status for every list (or only list ``slug``), in slug order."""
     suppressed = _suppressed_clause()
-    rows = session.execute(
+    stmt = (
         select(
             MailingList.id,
             Subscription.status,
@@ -104,12 +104,16 @@ def list_counts(session: Session) -> list[ListCounts]:
         .join(Subscription, Subscription.list_id == MailingList.id)
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .group_by(MailingList.id, Subscription.status)
-    ).all()
+    )
+    lists = all_lists(session) if slug is None else [get_list(session, slug)]
+    if slug is not None:
+        stmt = stmt.where(MailingList.id == lists[0].id)
+    rows = session.execute(stmt).all()
     per: dict[int, dict[str, tuple[int, int]]] = {}
     for list_id, status, count, n_suppressed in rows:
         per.setdefault(list_id, {})[status] = (int(count), int(n_suppressed or 0))
     out = []
-    for lst in all_lists(session):
+    for lst in lists:
         c = per.get(lst.id, {})
         out.append(
             ListCounts(

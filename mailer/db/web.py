@@ -22,6 +22,7 @@ from mailer.db.models import (
     Recipient,
     RecipientStatus,
     Send,
+    SendStatus,
     Subscriber,
     Subscription,
     SubscriptionStatus,
@@ -614,3 +615,46 @@ def send_activity(db: Database, send_id: int, unit: str) -> dict[str, dict[datet
                 at = datetime.fromisoformat(when) if isinstance(when, str) else when
                 out[name][at] = int(n)
     return out
+
+
+# --- each issue's state, for the issues table ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueState:
+    """Where an issue stands: a draft, scheduled, or sent (to which lists)."""
+
+    sent_to: tuple[str, ...]  # lists with a send of it that started
+    scheduled: tuple[tuple[str, datetime | None], ...]  # (list, due) not started yet
+
+    @property
+    def label(self) -> str:
+        if self.sent_to:
+            return "sent"
+        return "scheduled" if self.scheduled else "draft"
+
+
+DRAFT = IssueState((), ())
+
+
+def issue_states(db: Database) -> dict[str, IssueState]:
+    """Every issue that has sends, with its state; issues not in the map are drafts."""
+    sent: dict[str, dict[str, None]] = {}
+    due: dict[str, list[tuple[str, datetime | None]]] = {}
+    with db.session() as s:
+        rows = s.execute(
+            select(
+                Send.issue_slug, MailingList.slug, Send.status, Send.started_at, Send.scheduled_at
+            )
+            .join(MailingList, MailingList.id == Send.list_id)
+            .order_by(Send.id)
+        ).all()
+    for issue, list_slug, status, started, scheduled in rows:
+        if started is not None:
+            sent.setdefault(issue, {})[list_slug] = None
+        elif status == SendStatus.SCHEDULED:
+            due.setdefault(issue, []).append((list_slug, scheduled))
+    return {
+        issue: IssueState(tuple(sent.get(issue, {})), tuple(due.get(issue, [])))
+        for issue in {*sent, *due}
+    }

@@ -9,14 +9,17 @@ operator lifts the suppression.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from mailer.config import Settings
-from mailer.db import Database
+from mailer.db import Database, email_hash, utcnow
+from mailer.db import history as log
 from mailer.db import subscribers as store
+from mailer.db import web as web_store
 from mailer.db.models import MailingList, Subscriber, Subscription, Suppression, SuppressionReason
 from mailer.db.models import SubscriptionStatus as Status
-from mailer.errors import ConflictError, MailerError, NotFoundError
+from mailer.errors import ConflictError, MailerError, NotFoundError, Problem, ValidationError
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 from mailer.lists import welcome as welcome_mail
 from mailer.lists.addresses import needs_smtputf8, normalise_email
@@ -50,6 +53,7 @@ def add(
     attributes: dict[str, Any] | None = None,
     send_confirmation: bool = False,
     welcome: bool = False,
+    actor: str = "cli",
 ) -> str:
     """Add an address to a list; return what happened, for the operator.
 
@@ -92,8 +96,9 @@ def add(
                 f"{current.status_changed_at:%Y-%m-%d} ({current.status_reason}); only they "
                 "can subscribe again: use --send-confirmation to mail them a confirmation link"
             )
+        source = "cli" if actor == "cli" else "admin"
         sub = store.upsert_subscriber(
-            session, address, name=name, attributes=attributes, source="cli"
+            session, address, name=name, attributes=attributes, source=source
         )
         if not send_confirmation:
             warning = (
@@ -103,24 +108,38 @@ def add(
                 else ""
             )
             if current is not None and current.status == Status.ACTIVE:
-                return f"{address} is already active on {lst.slug} (details updated){warning}"
-            store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "added by operator")
-            if rendered is not None and welcome_mail.queue_welcome(
-                session, settings, lst, sub, rendered
-            ):
-                return f"{address} is now active on {lst.slug}; welcome mail queued{warning}"
-            return f"{address} is now active on {lst.slug}{warning}"
-    outcome = subscribe(db, settings, list_slug, address, source="cli", double_opt_in=True)
+                message = f"{address} is already active on {lst.slug} (details updated)"
+            else:
+                store.set_subscription(session, lst.id, sub.id, Status.ACTIVE, "added by operator")
+                message = f"{address} is now active on {lst.slug}"
+                if rendered is not None and welcome_mail.queue_welcome(
+                    session, settings, lst, sub, rendered
+                ):
+                    message += "; welcome mail queued"
+            message += warning
+            log.record(session, address, "added", actor=actor, list_slug=lst.slug, detail=message)
+            return message
+    outcome = subscribe(db, settings, list_slug, address, source=source, double_opt_in=True)
     assert outcome is SubscribeOutcome.CONFIRMATION_SENT
     with db.session() as session:
         current = store.get_subscription(session, lst.id, sub.id)
-    if current is not None and current.status == Status.ACTIVE:
-        return f"{address} is already active on {lst.slug}"
-    minutes = settings.lists.confirm_resend_minutes
-    return (
-        f"confirmation queued for {address} for {lst.slug} (at most one per {minutes} min; "
-        "`mailer worker` delivers it)"
-    )
+        if current is not None and current.status == Status.ACTIVE:
+            message = f"{address} is already active on {lst.slug}"
+        else:
+            minutes = settings.lists.confirm_resend_minutes
+            message = (
+                f"confirmation queued for {address} for {lst.slug} (at most one per {minutes} "
+                "min; `mailer worker` delivers it)"
+            )
+        log.record(
+            session,
+            address,
+            "confirmation requested",
+            actor=actor,
+            list_slug=lst.slug,
+            detail=message,
+        )
+    return message
 
 
 @dataclass(frozen=True)
@@ -151,35 +170,174 @@ def find(db: Database, query: str, limit: int = 50) -> list[Subscriber]:
         return store.search_subscribers(session, query, limit)
 
 
-def unsubscribe(db: Database, email: str, list_slug: str | None, reason: str) -> int:
+def unsubscribe(
+    db: Database, email: str, list_slug: str | None, reason: str, actor: str = "cli"
+) -> int:
     """Unsubscribe an address from one list (or all when ``list_slug`` is None)."""
-    from mailer.db import email_hash
-
     digest = email_hash(email)
     with db.session() as session:
         if store.find_subscriber_by_hash(session, digest) is None:
             raise NotFoundError(f"no subscriber {email.strip()}")
         if list_slug is None:
-            return store.unsubscribe_all(session, digest, reason)
-        return int(store.unsubscribe(session, list_slug, digest, reason))
+            changed = store.unsubscribe_all(session, digest, reason)
+        else:
+            changed = int(store.unsubscribe(session, list_slug, digest, reason))
+        if changed:
+            log.record_hash(
+                session, digest, "unsubscribed", actor=actor, list_slug=list_slug, detail=reason
+            )
+        return changed
 
 
-def suppress(db: Database, email: str, detail: str = "") -> bool:
+def suppress(db: Database, email: str, detail: str = "", actor: str = "cli") -> bool:
     """Suppress an address by hand; True if it was not suppressed yet."""
     address = email.strip()
     if "@" not in address:
         raise ConflictError(f"{address!r} is not an email address")
     with db.session() as session:
-        return store.suppress(session, address, SuppressionReason.MANUAL, detail)
+        changed = store.suppress(session, address, SuppressionReason.MANUAL, detail)
+        if changed:
+            log.record(session, address, "suppressed", actor=actor, detail=detail)
+        return changed
 
 
-def unsuppress(db: Database, email: str) -> bool:
+def unsuppress(db: Database, email: str, actor: str = "cli") -> bool:
     """Lift a suppression; True if there was one. Forgotten addresses stay suppressed."""
     with db.session() as session:
-        return store.unsuppress(session, email)
+        changed = store.unsuppress(session, email)
+        if changed:
+            log.record(session, email, "unsuppressed", actor=actor)
+        return changed
 
 
-def forget(db: Database, email: str) -> bool:
-    """Erase a person's data, keeping only the address hash as a suppression."""
+def forget(db: Database, email: str, actor: str = "cli") -> bool:
+    """Erase a person's data, keeping only the address hash as a suppression.
+
+    Their history goes too; one line (no personal data) records the erasure.
+    """
     with db.session() as session:
-        return store.forget(session, email)
+        existed = store.forget(session, email)
+        digest = email_hash(email)
+        log.erase(session, digest)
+        log.record_hash(session, digest, "forgotten", actor=actor, detail="erased on request")
+        return existed
+
+
+MAX_NAME = 200
+MAX_ATTRIBUTE_KEY = 100
+
+
+def edit(
+    db: Database, email: str, *, name: str, attributes: dict[str, str], actor: str = "cli"
+) -> bool:
+    """Set a subscriber's name and replace their attributes; True if anything changed.
+
+    ``ValidationError`` names the field at fault (a name over 200 characters,
+    an attribute key that is empty or over 100).
+    """
+    problems = []
+    if len(name) > MAX_NAME:
+        problems.append(Problem(email, "name", f"longer than {MAX_NAME} characters"))
+    for key in attributes:
+        if not key.strip() or len(key) > MAX_ATTRIBUTE_KEY:
+            problems.append(
+                Problem(email, "attributes", f"key {key!r}: 1 to {MAX_ATTRIBUTE_KEY} characters")
+            )
+    if problems:
+        raise ValidationError(problems)
+    with db.session() as session:
+        sub = store.find_subscriber(session, email)
+        if sub is None:
+            raise NotFoundError(f"no subscriber {email.strip()}")
+        changed = []
+        if sub.name != name:
+            sub.name = name
+            changed.append("name")
+        if (sub.attributes or {}) != attributes:
+            before = sub.attributes or {}
+            keys = sorted(
+                set(before) ^ set(attributes)
+                | {k for k in attributes if before.get(k) != attributes[k]}
+            )
+            sub.attributes = dict(attributes)
+            changed.append("attributes " + ", ".join(keys))
+        if not changed:
+            return False
+        sub.updated_at = utcnow()
+        log.record(session, email, "edited", actor=actor, detail="; ".join(changed))
+        return True
+
+
+def history(db: Database, email: str) -> list[log.HistoryLine]:
+    """What was done to an address, newest first."""
+    with db.session() as session:
+        return log.history_of(session, email)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") + "Z" if when else None
+
+
+def export_data(db: Database, email: str, actor: str = "cli") -> dict[str, Any]:
+    """Everything held about an address, as JSON-ready data (a privacy request's answer).
+
+    The export itself is recorded in the person's history.
+    """
+    profile = show(db, email)
+    deliveries, events = web_store.subscriber_history(db, email)
+    with db.session() as session:
+        log.record(session, email, "data exported", actor=actor)
+        lines = log.history_of(session, email, limit=10_000)
+    sub = profile.subscriber
+    supp = profile.suppression
+    return {
+        "email": sub.email if sub is not None else None,
+        "name": sub.name if sub is not None else None,
+        "attributes": (sub.attributes or {}) if sub is not None else {},
+        "source": sub.source if sub is not None else None,
+        "created_at": _iso(sub.created_at) if sub is not None else None,
+        "subscriptions": [
+            {
+                "list": lst.slug,
+                "list_name": lst.name,
+                "status": subscription.status,
+                "status_reason": subscription.status_reason,
+                "status_changed_at": _iso(subscription.status_changed_at),
+                "subscribed_at": _iso(subscription.created_at),
+            }
+            for lst, subscription in profile.subscriptions
+        ],
+        "suppression": None
+        if supp is None
+        else {"reason": supp.reason, "detail": supp.detail, "since": _iso(supp.created_at)},
+        "messages": [
+            {
+                "send": d.send_id,
+                "issue": d.issue_slug,
+                "list": d.list_slug,
+                "subject": d.subject,
+                "status": d.status,
+                "sent_at": _iso(d.sent_at),
+                "delivered_at": _iso(d.delivered_at),
+                "bounced_at": _iso(d.bounced_at),
+                "complained_at": _iso(d.complained_at),
+                "unsubscribed_at": _iso(d.unsubscribed_at),
+                "opens": d.opens,
+                "clicks": d.clicks,
+            }
+            for d in deliveries
+        ],
+        "feedback_events": [
+            {"at": _iso(e.occurred_at), "type": e.event_type, "detail": e.detail} for e in events
+        ],
+        "history": [
+            {
+                "at": _iso(h.at),
+                "action": h.action,
+                "list": h.list_slug,
+                "detail": h.detail,
+                "by": h.actor,
+            }
+            for h in lines
+        ],
+    }

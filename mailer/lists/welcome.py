@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from mailer import links
 from mailer.compose import placeholders
 from mailer.config import Settings
-from mailer.db import Database, utcnow, welcomes
+from mailer.db import Database, history, utcnow, welcomes
 from mailer.db import subscribers as store
 from mailer.db.models import MailingList, Subscriber
 from mailer.deliver import queue
@@ -270,7 +270,16 @@ def queue_welcome(
             return None
     if not welcomes.claim(session, lst.id, sub.id, utcnow()):
         return None
-    return _enqueue(session, settings, lst, sub, rendered, kind="welcome")
+    queued = _enqueue(session, settings, lst, sub, rendered, kind="welcome")
+    history.record(
+        session,
+        sub.email,
+        "welcome queued",
+        actor="system",
+        list_slug=lst.slug,
+        detail=f"welcome mail #{queued}: {rendered.subject}",
+    )
+    return queued
 
 
 def _enqueue(

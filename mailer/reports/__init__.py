@@ -142,13 +142,22 @@ def _report(send: Send, list_slug: str, counts: dict[str, int]) -> SendReport:
 
 
 def recipients_for(
-    db: Database, send_id: int, status: str, limit: int | None = None
+    db: Database,
+    send_id: int,
+    status: str | None,
+    limit: int | None = None,
+    *,
+    after_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The recipients behind one number of the report (``status`` in ``STATUSES``)."""
-    key = status.replace("-", "_")
+    """The recipients behind one number of the report (``status`` in ``STATUSES``).
+
+    ``status`` None (or "recipients", the report's first number) is everyone;
+    ``after_id`` pages by recipient id (see ``recipients_matching``).
+    """
+    key = (status or "recipients").replace("-", "_")
     aliases = {"bounces": "bounced", "hard": "hard_bounced", "soft": "soft_bounced"}
     key = aliases.get(key, key)
-    if key not in store.CONDITIONS:
+    if key != "recipients" and key not in store.CONDITIONS:
         raise ValidationError(
             [
                 Problem(
@@ -159,7 +168,9 @@ def recipients_for(
     with db.session() as session:
         if store.get_send(session, send_id) is None:
             raise NotFoundError(f"no send {send_id}")
-        return store.recipients_matching(session, send_id, key, limit)
+        return store.recipients_matching(
+            session, send_id, None if key == "recipients" else key, limit, after_id=after_id
+        )
 
 
 @dataclass

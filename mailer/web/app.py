@@ -13,6 +13,7 @@ import gc
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -40,6 +42,7 @@ from mailer.web.issues import IssueCache
 from mailer.web.security import (
     CSRF_FIELD,
     SESSION_USER,
+    BodyLimitMiddleware,
     LoginBackoff,
     RateLimiter,
     SecurityHeadersMiddleware,
@@ -87,6 +90,17 @@ def _when(ctx: Any, when: Any) -> str:
     return local_time(when, str(ctx.get("site_timezone") or "UTC"))
 
 
+@jinja2.pass_context
+def _stamp(ctx: Any, when: datetime | None) -> Markup | str:
+    """:func:`_when` for a table cell: one ``<time>`` that never wraps mid-value."""
+    if not when:
+        return "–"
+    # Only digits, separators and a zone abbreviation go in: nothing to escape
+    # (and a page of 50 rows calls this hundreds of times).
+    shown = local_time(when, str(ctx.get("site_timezone") or "UTC"))
+    return Markup(f'<time datetime="{when:%Y-%m-%dT%H:%M:%S}Z">{shown}</time>')
+
+
 def _templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -101,6 +115,7 @@ def _templates() -> Jinja2Templates:
     env.filters["number"] = lambda n: f"{int(n or 0):,}"
     env.filters["percent"] = lambda r: f"{100 * float(r or 0):.1f}%"
     env.filters["when"] = _when
+    env.filters["stamp"] = _stamp
     return Jinja2Templates(env=env)
 
 
@@ -152,7 +167,17 @@ def _pool_size(db: Database) -> int:
 
 def create_app(settings: Settings, database: Database | None = None) -> Starlette:
     """Build the web application for ``settings`` (and ``database``, made if not given)."""
-    from mailer.web import auth, drafting, editing, editors, ops, public, welcome
+    from mailer.web import (
+        auth,
+        drafting,
+        editing,
+        editors,
+        members,
+        ops,
+        public,
+        subscribers,
+        welcome,
+    )
 
     db = database or Database.from_settings(settings)
     owns_db = database is None
@@ -184,11 +209,20 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         *editing.routes,
         *ops.routes,
         *welcome.routes,
+        *subscribers.routes,
+        *members.routes,
         *public.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware),
+        Middleware(
+            BodyLimitMiddleware,
+            # Forms are small; only the SNS webhook may bring more, up to its own limit.
+            limit=max(MAX_FORM_BYTES, settings.events.max_body_bytes),
+            upload_limit=settings.web.max_upload_mb * 1_000_000,
+            upload_path=members.UPLOAD_PATH,
+        ),
         Middleware(
             SessionMiddleware,
             # Sessions take the current key only: a rotation logs everyone out.
@@ -204,8 +238,6 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         middleware=middleware,
         exception_handlers=HANDLERS,
         lifespan=lifespan,
-        # Forms are small; only the SNS webhook may bring more, up to its own limit.
-        max_body_size=max(MAX_FORM_BYTES, settings.events.max_body_bytes),
     )
     from mailer.web.archive import SnapshotCache
 

@@ -38,7 +38,12 @@ async def issues(request: Request) -> Response:
         return sorted(found, key=lambda s: (s.date or "0000", s.slug), reverse=True)
 
     items = await state.run(summaries)
-    return render(request, "admin/issues.html", {"issues": items})
+    states = await state.run(store.issue_states, state.database)
+    return render(
+        request,
+        "admin/issues.html",
+        {"issues": items, "states": states, "draft": store.DRAFT},
+    )
 
 
 def _chosen_list(lists: list[Any], wanted: str) -> Any:

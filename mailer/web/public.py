@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-import mailer.lists as lists
 from mailer import links
 from mailer.db import web as store
 from mailer.errors import MailerError, NotFoundError
+from mailer.lists import optin
+from mailer.lists.addresses import InvalidEmail
 from mailer.web import archive, drafts
 from mailer.web.app import render, web_state
 from mailer.web.security import check_public_csrf, enforce, form_str, public_csrf_token
@@ -64,14 +65,14 @@ async def subscribe(request: Request) -> Response:
             # Only queues the request: the same work for every address, and
             # no mail server in the way (the worker sends the confirmation).
             await state.run(
-                lists.request_subscribe,
+                optin.request_subscribe,
                 state.database,
                 state.settings,
                 slug,
                 values["email"],
                 values["name"][:200],
             )
-        except lists.InvalidEmail as exc:
+        except InvalidEmail as exc:
             error = exc.message
         else:
             return RedirectResponse(f"/subscribe/{slug}/thanks", status_code=303)
@@ -102,7 +103,7 @@ async def confirm(request: Request) -> Response:
             request, "public/confirm.html", {"list": lst, **_form_ctx(request), **_lang(lst)}
         )
     await check_public_csrf(request, state.settings)
-    await state.run(lists.confirm, state.database, state.settings, request.path_params["token"])
+    await state.run(optin.confirm, state.database, state.settings, request.path_params["token"])
     return render(request, "public/confirmed.html", {"list": lst, **_lang(lst)})
 
 
@@ -167,7 +168,7 @@ async def resubscribe(request: Request) -> Response:
     state = web_state(request)
     token = links.read_token(state.settings, "unsubscribe", request.path_params["token"])
     await check_public_csrf(request, state.settings)
-    result = await state.run(lists.resubscribe_by_token, state.database, token, state.settings)
+    result = await state.run(optin.resubscribe_by_token, state.database, token, state.settings)
     lst = await _optional_list(request, token.list_slug)
     return render(
         request,
@@ -202,7 +203,7 @@ async def preferences(request: Request) -> Response:
             # The link may be old or forwarded: adding a list takes a fresh
             # confirmation from the mailbox itself.
             confirming = await state.run(
-                lists.confirm_lists, state.database, state.settings, token.email_hash, to_confirm
+                optin.confirm_lists, state.database, state.settings, token.email_hash, to_confirm
             )
         saved = True
     choices = await state.run(store.preferences, state.database, token.email_hash)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from markupsafe import Markup
@@ -20,10 +21,10 @@ from mailer.web.charts import Panel, timeline
 from mailer.web.security import login_required
 from mailer.web.sends import ACTIVE, send_id_of
 
-RECIPIENT_PAGE = 500
+RECIPIENT_PAGE = 100
 UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 # Report rows that are people (clickable), and those that are sums over messages.
-LINKED = set(reports.STATUSES)
+LINKED = {"recipients", *reports.STATUSES}
 SERIES = ("sent", "delivered", "bounced", "complained", "unsubscribed")
 
 
@@ -132,11 +133,21 @@ async def send_page(request: Request) -> Response:
     )
 
 
-def _status(request: Request) -> str:
-    status = request.query_params.get("status", "")
-    if status.replace("-", "_") not in LINKED:
+def _status(request: Request) -> str | None:
+    """The recipients filter: a number of the report, or None (everyone)."""
+    status = request.query_params.get("status", "").replace("-", "_")
+    if status in ("", "recipients"):
+        return None
+    if status not in LINKED:
         raise NotFoundError(f"no recipient status {status!r}; one of: {', '.join(sorted(LINKED))}")
-    return status.replace("-", "_")
+    return status
+
+
+def _after(request: Request) -> int | None:
+    raw = request.query_params.get("after", "")
+    if raw and not raw.isdigit():
+        raise NotFoundError(f"no page after {raw!r}")
+    return int(raw) if raw else None
 
 
 @login_required
@@ -144,20 +155,37 @@ async def recipients_page(request: Request) -> Response:
     state = web_state(request)
     send_id = send_id_of(request)
     status = _status(request)
+    after = _after(request)
     row = await state.run(store.send_row, state.database, send_id)
     people = await state.run(
-        reports.recipients_for, state.database, send_id, status, RECIPIENT_PAGE + 1
+        partial(
+            reports.recipients_for,
+            state.database,
+            send_id,
+            status,
+            RECIPIENT_PAGE + 1,
+            after_id=after or 0,
+        )
     )
-    label = next((lbl for name, lbl, _ in reports.ROWS if name == status), status)
+    shown = people[:RECIPIENT_PAGE]
+    key = status or "recipients"
+    label = next((lbl for name, lbl, _ in reports.ROWS if name == key), key)
+    query = f"status={key}&" if status else ""
     return render(
         request,
         "admin/recipients.html",
         {
             "send": row,
-            "status": status,
+            "status": key,
             "label": label,
-            "people": people[:RECIPIENT_PAGE],
-            "more": len(people) > RECIPIENT_PAGE,
+            "people": shown,
+            "choices": [(name, lbl) for name, lbl, _ in reports.ROWS if name in LINKED],
+            "next_url": f"?{query}after={shown[-1]['id']}"
+            if len(people) > RECIPIENT_PAGE
+            else None,
+            "first_url": (f"?status={key}" if status else "?") if after else None,
+            "csv_url": f"/admin/sends/{send_id}/recipients.csv"
+            + (f"?status={status}" if status else ""),
         },
     )
 
@@ -184,7 +212,7 @@ async def recipients_csv(request: Request) -> Response:
     send_id = send_id_of(request)
     status = _status(request)
     people = await state.run(reports.recipients_for, state.database, send_id, status, None)
-    return _csv(report_render.recipients_csv(people), f"send-{send_id}-{status}.csv")
+    return _csv(report_render.recipients_csv(people), f"send-{send_id}-{status or 'all'}.csv")
 
 
 routes = [

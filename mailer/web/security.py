@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 import threading
 import time
@@ -22,6 +23,7 @@ from urllib.parse import quote, urlsplit
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -74,6 +76,28 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuse (413) request bodies over ``limit``, or over ``upload_limit`` on upload paths.
+
+    Forms are small; only the CSV import takes a file, so only its path may
+    bring more.
+    """
+
+    def __init__(
+        self, app: ASGIApp, limit: int, upload_limit: int, upload_path: re.Pattern[str]
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.upload_limit = upload_limit
+        self.upload_path = upload_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.limit
+        if scope["type"] == "http" and self.upload_path.fullmatch(scope["path"]):
+            limit = self.upload_limit
+        await RequestBodyLimitMiddleware(self.app, limit)(scope, receive, send)
 
 
 # --- login ---------------------------------------------------------------------------

@@ -156,15 +156,16 @@ def test_subscriber_search_history_suppress(
     assert "Jane Doe" in page.text and "The News List" in page.text
     assert "AI to everything in China" in page.text  # the message she got
     token = admin_csrf(editor, "/admin/subscribers/show?email=jane.doe@example.org")
-    r = editor.post(
-        "/admin/subscribers/suppress",
-        data={"email": "jane.doe@example.org", "detail": "asked by phone", "csrf_token": token},
-    )
+    form = {"email": "jane.doe@example.org", "detail": "asked by phone", "csrf_token": token}
+    asked = editor.post("/admin/subscribers/suppress", data=form)
+    assert asked.status_code == 200 and "Suppress jane.doe@example.org everywhere?" in asked.text
+    r = editor.post("/admin/subscribers/suppress", data={**form, "confirmed": "yes"})
     assert r.status_code == 303
     page = editor.get(r.headers["location"]).text
     assert "is suppressed." in page and "asked by phone" in page and "Unsuppress" in page
     r = editor.post(
-        "/admin/subscribers/unsuppress", data={"email": "jane.doe@example.org", "csrf_token": token}
+        "/admin/subscribers/unsuppress",
+        data={"email": "jane.doe@example.org", "csrf_token": token, "confirmed": "yes"},
     )
     page = editor.get(r.headers["location"]).text
     assert "Suppression of jane.doe@example.org lifted." in page

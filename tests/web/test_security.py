@@ -114,7 +114,7 @@ def test_csrf_header_works_for_scripts(editor: TestClient) -> None:
     token = csrf_of(editor.get("/admin/subscribers").text)
     r = editor.post(
         "/admin/subscribers/suppress",
-        data={"email": "a@example.org"},
+        data={"email": "a@example.org", "confirmed": "yes"},
         headers={"x-csrf-token": token},
     )
     assert r.status_code == 303
