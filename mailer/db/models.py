@@ -179,6 +179,12 @@ class Send(Base):
     html: Mapped[str | None] = mapped_column(Text, default=None)
     text: Mapped[str | None] = mapped_column(Text, default=None)
     total: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when an operator resumed the send past its circuit breaker: the
+    # breaker then stays quiet for the rest of this send.
+    breaker_overridden_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The email's links as composed: [{"url", "tag", "story"}], so reports can
+    # name the story behind a clicked URL or SES link tag.
+    links: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
 
 
 class Recipient(Base):
@@ -247,3 +253,8 @@ class Event(Base):
     received_at: Mapped[datetime]
     orphan: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[str] = mapped_column(Text)
+    # Opens and clicks: what the engagement report groups and classifies by.
+    link: Mapped[str | None] = mapped_column(Text, default=None)
+    link_tags: Mapped[str | None] = mapped_column(String(500), default=None)  # JSON object
+    user_agent: Mapped[str | None] = mapped_column(String(500), default=None)
+    ip_address: Mapped[str | None] = mapped_column(String(64), default=None)

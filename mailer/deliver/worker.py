@@ -27,6 +27,7 @@ from mailer.config import Settings
 from mailer.db import Database, utcnow
 from mailer.db import outbox as store
 from mailer.deliver.engine import Engine, ProgressCallback
+from mailer.deliver.guardrails import Breaker
 from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError
@@ -144,7 +145,10 @@ class Worker:
                 with self.database.session() as session:
                     self.stats.uncertain_found += store.orphan_in_flight(session)
             transport = self._transport or open_transport(self.settings)
-            engine = Engine(self.settings, self.database, transport, self.worker_id, self.stop)
+            breaker = Breaker(self.settings, self.database, before_check=self._poll_feedback)
+            engine = Engine(
+                self.settings, self.database, transport, self.worker_id, self.stop, guard=breaker
+            )
             heartbeat = _Heartbeat(self.settings, self.database, self.worker_id)
             heartbeat.start()
             try:

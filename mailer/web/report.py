@@ -14,6 +14,7 @@ from starlette.routing import Route
 from mailer import reports
 from mailer.db import utcnow
 from mailer.db import web as store
+from mailer.deliver.guardrails import tripped
 from mailer.errors import NotFoundError
 from mailer.reports import render as report_render
 from mailer.web.app import render, web_state
@@ -115,6 +116,7 @@ async def send_page(request: Request) -> Response:
             **data,
             "figures": figures,
             "active": data["send"].status in ACTIVE,
+            "breaker_tripped": tripped(data["send"].status_reason or ""),
             "local_due": _local(data["send"].scheduled_at, state.settings.site.timezone),
         },
     )
