@@ -14,7 +14,7 @@ from mailer import reports
 from mailer.db import web as store
 from mailer.errors import MailerError, NotFoundError
 from mailer.lists import people
-from mailer.web import report, sends
+from mailer.web import health, report, sends
 from mailer.web.app import flash, render, web_state
 from mailer.web.security import form_str, login_required
 
@@ -118,4 +118,5 @@ routes = [
     Route("/admin/subscribers/{action}", subscriber_action, methods=["POST"]),
     *sends.routes,
     *report.routes,
+    *health.routes,
 ]
