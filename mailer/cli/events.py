@@ -262,7 +262,13 @@ def report_cmd(
         else:
             console.print(render.recipients_table(rows, status))
         return
-    report = reports.send_report(app.database, send_id)
+    guard = app.settings.guardrails
+    report = reports.send_report(
+        app.database,
+        send_id,
+        scanner_seconds=guard.scanner_seconds,
+        scanner_links=guard.scanner_links,
+    )
     if fmt == "json":
         click.echo(render.send_json(report))
     elif fmt == "csv":

@@ -78,7 +78,13 @@ def build_chart(
 
 def _load(state: Any, send_id: int) -> dict[str, Any]:
     row = store.send_row(state.database, send_id)
-    report = reports.send_report(state.database, send_id)
+    guard = state.settings.guardrails
+    report = reports.send_report(
+        state.database,
+        send_id,
+        scanner_seconds=guard.scanner_seconds,
+        scanner_links=guard.scanner_links,
+    )
     return {
         "send": row,
         "report": report,
@@ -107,7 +113,7 @@ async def send_page(request: Request) -> Response:
             ),
         }
         for name, label, base in reports.ROWS
-        if report.tracked or name not in ("opened", "clicked")
+        if report.tracked or name not in reports.ENGAGEMENT_ROWS
     ]
     return render(
         request,
