@@ -181,10 +181,7 @@ def send_engagement(
         found = by_tag.get(key) if key.startswith("link:") else by_url.get(url or "")
         entry = found or by_tag.get(tag) or {}
         story = entry.get("story")
-        if key.startswith("link:"):
-            shown = PERSONAL_LABELS.get(key, key)
-        else:
-            shown = url or key
+        shown = PERSONAL_LABELS.get(key, key) if key.startswith("link:") else url or key
         result.links.append(
             LinkStats(shown, story, tag or None, len(human[key]), len(machine[key]))
         )
