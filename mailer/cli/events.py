@@ -163,14 +163,26 @@ def ses_group() -> None:
 
 
 @ses_group.command("setup")
+@click.option(
+    "--tracking/--no-tracking",
+    default=True,
+    show_default=True,
+    help="Turn SES open and click tracking on (or off) for the configuration set.",
+)
 @pass_app
-def ses_setup(app: AppContext) -> None:
+def ses_setup(app: AppContext, tracking: bool) -> None:
     """Create (or find) the configuration set, SNS topic and SQS queue feedback needs."""
     from mailer.events import ses
     from mailer.events.aws import client
 
     s = app.settings
-    result = ses.setup(s, sesv2=client(s, "sesv2"), sns=client(s, "sns"), sqs=client(s, "sqs"))
+    result = ses.setup(
+        s,
+        sesv2=client(s, "sesv2"),
+        sns=client(s, "sns"),
+        sqs=client(s, "sqs"),
+        tracking=tracking,
+    )
     for step in result.steps:
         click.echo(f"{step.outcome:>8}  {step.what}: {step.name}")
     click.echo("\nPut these in config.toml (or the MAILER_EVENTS_* variables):")

@@ -29,3 +29,36 @@ def test_upgrade_is_idempotent_and_downgrade_empties(db: Database) -> None:
     command.downgrade(alembic_config(db.url), "base")
     tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
+
+
+def test_0007_backfills_open_and_click_details_from_stored_payloads(db_url: str) -> None:
+    import json
+    from datetime import datetime
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    database = Database(db_url)
+    database.upgrade("0001")
+    click = json.loads(
+        (Path(__file__).parent.parent / "events" / "payloads" / "event-click.json").read_text()
+    )
+    envelope = json.dumps({"Type": "Notification", "Message": json.dumps(click)})
+    with database.session() as s:
+        s.execute(
+            text(
+                "INSERT INTO events (dedupe_key, source, event_type, detail, occurred_at,"
+                " received_at, orphan, payload) VALUES (:k, 'sqs', 'click', '', :t, :t, :o, :p)"
+            ),
+            {"k": "click:1", "t": datetime(2026, 11, 2), "o": True, "p": envelope},
+        )
+    database.upgrade()
+    with database.session() as s:
+        row = s.execute(text("SELECT link, link_tags, user_agent, ip_address FROM events")).one()
+    database.dispose()
+    assert row == (
+        "https://news.example.org/issues/42/autumn",
+        '{"story": ["autumn"]}',
+        click["click"]["userAgent"],
+        "198.51.100.7",
+    )

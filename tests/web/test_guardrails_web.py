@@ -61,3 +61,21 @@ def test_health_page_shows_each_check_and_never_passes_what_it_could_not_check(
     assert found[("domain example.org", "DMARC")] == "unknown"
     assert "could not check" in page.text and "that is not a pass" in page.text
     assert 'href="/admin/health" aria-current="page"' in page.text
+
+
+def test_send_page_shows_clicks_per_story_beside_the_chart(
+    editor: TestClient, app_db: Database
+) -> None:
+    from tests.support.engagement import STORY_2, engaged_send
+
+    story = engaged_send(app_db)
+    page = editor.get(f"/admin/sends/{story.send_id}").text
+    section = page.split('id="engagement"', 1)[1].split("</section>", 1)[0]
+    cells = re.findall(
+        r'<tr data-story="(\d)"><td><strong>[^<]*</strong></td><td class="num">(\d+)</td>'
+        r'<td class="num">(\d+)</td>',
+        section,
+    )
+    assert cells == [("1", "1", "1"), ("2", "1", "2")]
+    assert "Chips, again" in section and STORY_2 in section
+    assert "Opens: 2 people, 1 machines" in section
