@@ -35,7 +35,9 @@ from mailer.db import Database
 from mailer.db import engagement as store
 
 APPLE_NETWORK = ipaddress.ip_network("17.0.0.0/8")
+APPLE_PREFIX = "17."  # 17.0.0.0/8 in the dotted quads SES reports
 APPLE_PROXY_AGENT = "Mozilla/5.0"
+MAX_SQL_AGENTS = 2000
 SCANNER_AGENT = re.compile(
     r"bot\b|bot/|crawler|spider|headless|scanner|preview|python-requests|python-urllib|"
     r"aiohttp|curl/|wget/|go-http-client|java/|okhttp|libwww|httpclient|axios/|node-fetch|"
@@ -49,16 +51,27 @@ PERSONAL_LABELS = {
 }
 
 
+def apple_address(ip: str | None) -> bool:
+    """Whether ``ip`` lies in Apple's own network, 17.0.0.0/8."""
+    # SES reports dotted quads: a prefix test is exact, and cheap enough for
+    # every open of a large send (each reader's address differs).
+    if not ip or not ip.startswith(APPLE_PREFIX):
+        return False
+    try:
+        return ipaddress.ip_address(ip) in APPLE_NETWORK
+    except ValueError:
+        return False
+
+
 def machine_open(agent: str | None, ip: str | None) -> bool:
     """Whether an open was fetched by Apple's privacy proxy or a bot, not read by a person."""
+    return machine_open_agent(agent) or apple_address(ip)
+
+
+def machine_open_agent(agent: str | None) -> bool:
+    """Whether an open's user agent is Apple's image proxy or a bot."""
     if (agent or "").strip() == APPLE_PROXY_AGENT:
         return True
-    if ip:
-        try:
-            if ipaddress.ip_address(ip) in APPLE_NETWORK:
-                return True
-        except ValueError:
-            pass
     return bool(agent and SCANNER_AGENT.search(agent))
 
 
@@ -131,30 +144,51 @@ def _tag(raw: str | None) -> str | None:
 def send_engagement(
     db: Database, send_id: int, scanner_seconds: int = 60, scanner_links: int = 3
 ) -> Engagement:
-    """Classify and count one send's opens and clicks (one query, then a pass in memory)."""
+    """Classify and count one send's opens and clicks (two queries, then a pass in memory)."""
     with db.session() as session:
         link_map = store.send_links(session, send_id)
-        rows = list(store.engagement_rows(session, send_id))
+        agents = store.open_agents(session, send_id)
+        machine_agents = [a for a in agents if a is not None and machine_open_agent(a)]
+        # Opens are counted in SQL from the agents classified here; only an
+        # implausibly long list of machine agents falls back to reading every open.
+        counted = (
+            store.count_openers(session, send_id, machine_agents, APPLE_PREFIX)
+            if len(machine_agents) <= MAX_SQL_AGENTS
+            else None
+        )
+        opens = list(store.open_rows(session, send_id)) if counted is None else []
+        click_rows = list(store.click_rows(session, send_id))
     by_url = {entry["url"]: entry for entry in link_map}
     by_tag: dict[str, dict[str, Any]] = {}
     for entry in link_map:
         if entry.get("tag"):
             by_tag.setdefault(entry["tag"], entry)
+    # A send's events come from few distinct agents and addresses: classify each once.
+    open_agents: dict[str | None, bool] = {}
+    agent_verdicts: dict[str | None, bool] = {}
+    tag_names: dict[str | None, str | None] = {}
     humans_open: set[int] = set()
     machines_open: set[int] = set()
+    for rid, agent, ip in opens:
+        by_agent = open_agents.get(agent)
+        if by_agent is None:
+            by_agent = open_agents[agent] = machine_open_agent(agent)
+        (machines_open if by_agent or apple_address(ip) else humans_open).add(rid)
     # recipient -> [(when, key, machine by agent)], and what each key is.
     clicks: dict[int, list[tuple[Any, str, bool]]] = defaultdict(list)
     starts: dict[int, Any] = {}
     keys: dict[str, tuple[str, str | None]] = {}  # key -> (tag, url)
-    for rid, kind, link, raw_tags, agent, ip, when, start in rows:
-        if kind == "open":
-            (machines_open if machine_open(agent, ip) else humans_open).add(rid)
-            continue
-        tag = _tag(raw_tags)
+    for rid, link, raw_tags, agent, when, start in click_rows:
+        if raw_tags not in tag_names:
+            tag_names[raw_tags] = _tag(raw_tags)
+        tag = tag_names[raw_tags]
+        if agent not in agent_verdicts:
+            agent_verdicts[agent] = machine_agent(agent)
         # Personal links differ per recipient: one row per tag, not per URL.
         key = tag if tag and tag.startswith("link:") else (link or tag or "")
-        keys.setdefault(key, (tag or (by_url.get(link or "") or {}).get("tag") or "", link))
-        clicks[rid].append((when, key, machine_agent(agent)))
+        if key not in keys:
+            keys[key] = (tag or (by_url.get(link or "") or {}).get("tag") or "", link)
+        clicks[rid].append((when, key, agent_verdicts[agent]))
         starts[rid] = start
     distinct_links = len(link_map) or scanner_links
     burst = max(2, min(scanner_links, distinct_links))
@@ -172,7 +206,12 @@ def send_engagement(
                 machine[key].add(rid)
             else:
                 human[key].add(rid)
-    result = Engagement(opens=len(humans_open), machine_opens=len(machines_open), events=len(rows))
+    people, machines = counted or (len(humans_open), len(machines_open))
+    result = Engagement(
+        opens=people,
+        machine_opens=machines,
+        events=(len(agents) if counted is not None else len(opens)) + len(click_rows),
+    )
     result.clicks = len(set().union(*human.values())) if human else 0
     result.machine_clicks = len(set().union(*machine.values())) if machine else 0
     stories: dict[str, tuple[set[int], set[int], str | None]] = {}
@@ -186,15 +225,15 @@ def send_engagement(
             LinkStats(shown, story, tag or None, len(human[key]), len(machine[key]))
         )
         if tag.startswith("story:"):
-            people, bots, _ = stories.setdefault(tag, (set(), set(), story))
-            people |= human[key]
+            who, bots, _ = stories.setdefault(tag, (set(), set(), story))
+            who |= human[key]
             bots |= machine[key]
     for entry in link_map:  # stories nobody clicked are part of the picture too
         tag = entry.get("tag") or ""
         if tag.startswith("story:"):
             stories.setdefault(tag, (set(), set(), entry.get("story")))
     for tag in sorted(stories, key=lambda t: int(t.split(":", 1)[1]) if t[6:].isdigit() else 0):
-        people, bots, story = stories[tag]
+        who, bots, story = stories[tag]
         number = int(tag[6:]) if tag[6:].isdigit() else 0
-        result.stories.append(StoryStats(number, story, len(people), len(bots)))
+        result.stories.append(StoryStats(number, story, len(who), len(bots)))
     return result
