@@ -223,9 +223,10 @@ class ListReport:
         }
 
 
-def list_report(db: Database, slug: str, limit: int = 10) -> ListReport:
+def list_report(db: Database, slug: str, limit: int = 10, *, engagement: bool = True) -> ListReport:
     """Health of list ``slug`` across its ``limit`` latest sends (one query for all of them,
-    plus one per send with tracked opens or clicks, to set machines apart)."""
+    plus, with ``engagement``, one pass per send with tracked opens or clicks to set
+    machines apart; without, opened and clicked are the raw counts)."""
     with db.session() as session:
         lst = subscribers.get_list(session, slug)
         subs = subscribers.count_subscriptions(session, lst.id)
@@ -235,9 +236,10 @@ def list_report(db: Database, slug: str, limit: int = 10) -> ListReport:
     reports = []
     for send in sends:
         mine = counts.get(send.id) or dict(empty)
-        tracked = mine.get("opens") or mine.get("clicks")
-        engagement = send_engagement(db, send.id) if tracked else None
-        reports.append(_report(send, lst.slug, mine, engagement))
+        tracked = engagement and (mine.get("opens") or mine.get("clicks"))
+        reports.append(
+            _report(send, lst.slug, mine, send_engagement(db, send.id) if tracked else None)
+        )
     warnings = [f"send {r.send_id} ({r.issue}): {w}" for r in reports for w in r.warnings]
     return ListReport(lst.slug, lst.name, subs, reports, warnings)
 

@@ -38,7 +38,8 @@ def _health(state: Any, slugs: list[str]) -> dict[str, Health]:
     """Each list's health over its recent sends (bounce and complaint rates, warnings)."""
     out: dict[str, Health] = {}
     for slug in slugs:
-        found = reports.list_report(state.database, slug, limit=5)
+        # Bounces and complaints only: no need to classify opens and clicks.
+        found = reports.list_report(state.database, slug, limit=5, engagement=False)
         started = [r for r in found.sends if r.started_at is not None]
         if not started:
             continue
