@@ -253,7 +253,14 @@ def report_cmd(
 
     console = Console(width=120)
     if list_slug is not None:
-        lr = reports.list_report(app.database, list_slug, limit or 10)
+        guard = app.settings.guardrails
+        lr = reports.list_report(
+            app.database,
+            list_slug,
+            limit or 10,
+            scanner_seconds=guard.scanner_seconds,
+            scanner_links=guard.scanner_links,
+        )
         if fmt == "json":
             click.echo(json.dumps(lr.to_dict(), indent=2))
         elif fmt == "csv":

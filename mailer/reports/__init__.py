@@ -223,7 +223,15 @@ class ListReport:
         }
 
 
-def list_report(db: Database, slug: str, limit: int = 10, *, engagement: bool = True) -> ListReport:
+def list_report(
+    db: Database,
+    slug: str,
+    limit: int = 10,
+    *,
+    engagement: bool = True,
+    scanner_seconds: int = 60,
+    scanner_links: int = 3,
+) -> ListReport:
     """Health of list ``slug`` across its ``limit`` latest sends (one query for all of them,
     plus, with ``engagement``, one pass per send with tracked opens or clicks to set
     machines apart; without, opened and clicked are the raw counts)."""
@@ -238,7 +246,12 @@ def list_report(db: Database, slug: str, limit: int = 10, *, engagement: bool = 
         mine = counts.get(send.id) or dict(empty)
         tracked = engagement and (mine.get("opens") or mine.get("clicks"))
         reports.append(
-            _report(send, lst.slug, mine, send_engagement(db, send.id) if tracked else None)
+            _report(
+                send,
+                lst.slug,
+                mine,
+                send_engagement(db, send.id, scanner_seconds, scanner_links) if tracked else None,
+            )
         )
     warnings = [f"send {r.send_id} ({r.issue}): {w}" for r in reports for w in r.warnings]
     return ListReport(lst.slug, lst.name, subs, reports, warnings)
