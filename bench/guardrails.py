@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import tempfile
 import time
 from datetime import timedelta
@@ -206,7 +207,6 @@ def measure_doctor(report: Report, folder: Path) -> None:
     from mailer.cli import cli
     from mailer.db import Database
     from mailer.db.models import MailingList
-    from tests.support.aws import free_port
 
     url = f"sqlite:///{folder / 'doctor.db'}"
     db = Database(url)
@@ -230,7 +230,9 @@ def measure_doctor(report: Report, folder: Path) -> None:
                 )
             )
     db.dispose()
-    port = free_port()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
     server = DNSServer(
         ZoneResolver(ZONE), port=port, address="127.0.0.1", logger=DNSLogger("-request,-reply")
     )

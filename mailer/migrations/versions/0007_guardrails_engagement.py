@@ -42,14 +42,14 @@ def _details(payload: str, kind: str) -> dict[str, Any]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sends") as batch:
-        batch.add_column(sa.Column("breaker_overridden_at", sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column("links", sa.JSON(), nullable=True))
-    with op.batch_alter_table("events") as batch:
-        batch.add_column(sa.Column("link", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("link_tags", sa.String(length=500), nullable=True))
-        batch.add_column(sa.Column("user_agent", sa.String(length=500), nullable=True))
-        batch.add_column(sa.Column("ip_address", sa.String(length=64), nullable=True))
+    # Plain ADD COLUMN (nullable, no default) on both databases: no table is
+    # rebuilt, so no row is copied, and SQLite's cascades never fire.
+    op.add_column("sends", sa.Column("breaker_overridden_at", sa.DateTime(), nullable=True))
+    op.add_column("sends", sa.Column("links", sa.JSON(), nullable=True))
+    op.add_column("events", sa.Column("link", sa.Text(), nullable=True))
+    op.add_column("events", sa.Column("link_tags", sa.String(length=500), nullable=True))
+    op.add_column("events", sa.Column("user_agent", sa.String(length=500), nullable=True))
+    op.add_column("events", sa.Column("ip_address", sa.String(length=64), nullable=True))
     # Opens and clicks stored before this revision get their details from the
     # raw payload kept for audit, so old sends report per link too.
     conn = op.get_bind()
@@ -89,11 +89,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("events") as batch:
-        batch.drop_column("ip_address")
-        batch.drop_column("user_agent")
-        batch.drop_column("link_tags")
-        batch.drop_column("link")
-    with op.batch_alter_table("sends") as batch:
-        batch.drop_column("links")
-        batch.drop_column("breaker_overridden_at")
+    # SQLite (3.35+) drops a plain column in place. Alembic's batch mode would
+    # rebuild `sends` instead, and dropping the old table with foreign keys on
+    # cascades into every outbox row.
+    for table, column in (
+        ("events", "ip_address"),
+        ("events", "user_agent"),
+        ("events", "link_tags"),
+        ("events", "link"),
+        ("sends", "links"),
+        ("sends", "breaker_overridden_at"),
+    ):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_column(table, column)
