@@ -246,3 +246,30 @@ def test_cli_json_and_exit_code(
     assert table.exit_code == 1
     assert "0 could not check" in table.output and "FAIL" in table.output
     assert "no DMARC record at _dmarc.bad.example" in table.output
+
+
+def test_account_reputation_from_cloudwatch(settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from mailer.doctor import Diagnosis
+    from mailer.doctor import ses as ses_checks
+
+    cloudwatch = boto3.client("cloudwatch", region_name="eu-west-1")
+    stubber = Stubber(cloudwatch)
+    for value in (0.061, 0.0004):  # bounce rate, then complaint rate
+        stubber.add_response(
+            "get_metric_statistics",
+            {
+                "Datapoints": [
+                    {"Timestamp": datetime(2026, 11, 1, 8, tzinfo=UTC), "Maximum": 0.01},
+                    {"Timestamp": datetime(2026, 11, 1, 9, tzinfo=UTC), "Maximum": value},
+                ]
+            },
+        )
+    out = Diagnosis()
+    with stubber:
+        ses_checks._reputation(settings, out, cloudwatch)
+    found = {c.item: (c.status, c.detail) for c in out.checks}
+    assert found["account bounce rate"][0] == FAIL  # the latest point: 6.1% >= 5%
+    assert found["account bounce rate"][1].startswith("6.10%")
+    assert found["account complaint rate"] == (PASS, "0.04%")
