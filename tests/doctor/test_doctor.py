@@ -273,3 +273,59 @@ def test_account_reputation_from_cloudwatch(settings: Settings) -> None:
     assert found["account bounce rate"][0] == FAIL  # the latest point: 6.1% >= 5%
     assert found["account bounce rate"][1].startswith("6.10%")
     assert found["account complaint rate"] == (PASS, "0.04%")
+
+
+def test_quota_headroom_against_the_next_scheduled_send(settings: Settings, db: Database) -> None:
+    from mailer.db import email_hash
+    from mailer.db.models import Subscriber, Subscription, SubscriptionStatus, Suppression
+    from mailer.doctor import Diagnosis
+    from mailer.doctor import ses as ses_checks
+
+    list_id = add_list(db, "weekly", "news@good.example")
+    now = utcnow()
+    with db.session() as s:
+        for i in range(4):
+            email = f"p{i}@x.example"
+            person = Subscriber(
+                email=email, email_hash=email_hash(email), created_at=now, updated_at=now
+            )
+            s.add(person)
+            s.flush()
+            s.add(
+                Subscription(
+                    list_id=list_id,
+                    subscriber_id=person.id,
+                    status=SubscriptionStatus.ACTIVE,
+                    status_changed_at=now,
+                    created_at=now,
+                )
+            )
+        # A suppressed subscriber is not part of the audience.
+        s.add(Suppression(email_hash=email_hash("p3@x.example"), reason="manual", created_at=now))
+        s.add(
+            Send(
+                issue_slug="next",
+                list_id=list_id,
+                subject="s",
+                status=SendStatus.SCHEDULED,
+                status_reason="",
+                created_at=now,
+                total=0,
+            )
+        )
+
+    def quota(limit: float, used: float) -> tuple[str, str]:
+        out = Diagnosis()
+        account = {
+            "ProductionAccessEnabled": True,
+            "SendingEnabled": True,
+            "EnforcementStatus": "HEALTHY",
+            "SendQuota": {"Max24HourSend": limit, "SentLast24Hours": used},
+        }
+        ses_checks._account(settings, db, account, out)
+        return next((c.status, c.detail) for c in out.checks if c.item == "quota")
+
+    status, detail = quota(2, 0)
+    assert status == FAIL and "3 recipients" in detail and "larger than the 24-hour quota" in detail
+    assert quota(5, 3)[0] == WARN  # fits the quota, not what is left of it today
+    assert quota(50, 3)[0] == PASS
