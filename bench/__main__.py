@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.report import Report
 
-STAGES = ["compose", "draft", "lists", "deliver", "events", "web"]
+STAGES = ["compose", "draft", "lists", "deliver", "events", "guardrails", "web"]
 
 
 def main(argv: list[str]) -> int:

@@ -191,6 +191,54 @@ class EventSettings(Section):
     max_body_bytes: int = Field(256_000, description="Largest webhook body accepted.")
 
 
+class GuardrailSettings(Section):
+    bounce_rate: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Pause a running send whose hard-bounce rate passes this (SES reviews at 5%).",
+    )
+    bounce_min_feedback: int = Field(
+        200,
+        ge=1,
+        description="The bounce check starts once this many of the send's messages have feedback.",
+    )
+    complaint_rate: float = Field(
+        0.001,
+        ge=0,
+        le=1,
+        description="Pause a running send when its complaint rate passes this (SES: 0.1%).",
+    )
+    complaint_min_feedback: int = Field(
+        1000,
+        ge=1,
+        description="The complaint check starts once this many messages have feedback.",
+    )
+    check_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="How often a worker re-counts a running send's feedback (0: every batch).",
+    )
+    scanner_seconds: int = Field(
+        60,
+        ge=0,
+        description="Clicks this soon after delivery, on several links at once, are a scanner's.",
+    )
+    scanner_links: int = Field(
+        3, ge=2, description="Distinct links clicked within scanner_seconds that mark a scanner."
+    )
+    dns_timeout: float = Field(
+        3.0, gt=0, description="`mailer doctor`: seconds allowed for each DNS lookup."
+    )
+    dkim_selector: str = Field(
+        "", description="`mailer doctor`, SMTP: the DKIM selector your server signs with."
+    )
+    dns_nameservers: list[str] = Field(
+        default_factory=list,
+        description="`mailer doctor`: resolvers to ask, ip or ip:port (empty: the system's).",
+    )
+
+
 class WebSettings(Section):
     host: str = Field("127.0.0.1", description="Address `mailer serve` binds to.")
     port: int = Field(8000, description="Port `mailer serve` listens on.")
@@ -236,6 +284,7 @@ class Settings(Section):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)  # type: ignore[arg-type]
     ses: SesSettings = Field(default_factory=SesSettings)  # type: ignore[arg-type]
     events: EventSettings = Field(default_factory=EventSettings)  # type: ignore[arg-type]
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]
 
     # Where relative paths are anchored: the config file's folder (or the

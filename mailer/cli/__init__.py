@@ -40,6 +40,7 @@ COMMAND_MODULES = {
     "events": "events",
     "ses": "events",
     "report": "events",
+    "doctor": "doctor",
     "serve": "web",
     "users": "web",
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import logging
 import os
 import signal
 import threading
@@ -23,6 +25,7 @@ from mailer.db import web as web_store
 from mailer.db.models import MailStatus, RecipientStatus, SendStatus
 from mailer.db.subscribers import get_list
 from mailer.deliver import sends
+from mailer.deliver.guardrails import tripped
 from mailer.deliver.mime import UnsafeHeader, check_header
 from mailer.deliver.worker import Worker, WorkerBusy
 from mailer.errors import ConflictError, MailerError, ValidationError
@@ -125,6 +128,19 @@ def _console() -> Console:
     """A console; piped output is not cut to 80 columns (scripts read whole rows)."""
     console = Console()
     return console if console.is_terminal else Console(width=200)
+
+
+def _log_to_stderr() -> None:
+    """Warnings (a circuit breaker tripping or overridden) go to the worker's log: stderr."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _operator() -> str:
+    """Who runs this command, for the log of a breaker override."""
+    try:
+        return f"{getpass.getuser()} (CLI)"
+    except (KeyError, OSError):
+        return "CLI user"
 
 
 def _summary(counts: dict[str, int]) -> str:
@@ -272,6 +288,11 @@ def show_send(app: AppContext, send_id: int, limit: int) -> None:
     click.echo(f"subject: {send.subject}")
     status = send.status + (f" ({send.status_reason})" if send.status_reason else "")
     click.echo(f"status: {status}")
+    if send.status == SendStatus.PAUSED and tripped(send.status_reason):
+        click.echo(f"resume past the breaker: `mailer sends resume {send_id} --override`")
+    if send.breaker_overridden_at:
+        when = send.breaker_overridden_at
+        click.echo(f"circuit breaker overridden: {when:%Y-%m-%d %H:%M:%S} UTC")
     for label, value in (
         ("scheduled", send.scheduled_at),
         ("started", send.started_at),
@@ -337,12 +358,19 @@ def pause_send(app: AppContext, send_id: int) -> None:
 @sends_group.command("resume")
 @click.argument("send_id", type=int)
 @click.option("--now/--queue-only", default=True, help="Deliver in-process now [default].")
+@click.option(
+    "--override",
+    is_flag=True,
+    help="Resume a send its circuit breaker paused (logged; the breaker stays off for it).",
+)
 @pass_app
-def resume_send(app: AppContext, send_id: int, now: bool) -> None:
+def resume_send(app: AppContext, send_id: int, now: bool, override: bool) -> None:
     """Resume a paused send and deliver it (or leave it to `mailer worker`)."""
     site_keys(app.settings)
-    status = sends.resume(app.database, send_id)
-    click.echo(f"send #{send_id} {status} again")
+    _log_to_stderr()
+    status = sends.resume(app.database, send_id, override=override, by=_operator())
+    note = " (circuit breaker overridden)" if override else ""
+    click.echo(f"send #{send_id} {status} again{note}")
     if now and status == SendStatus.RUNNING:
         _deliver_now(app, send_id)
 
@@ -425,6 +453,7 @@ commands.append(queue_group)
 @pass_app
 def worker_cmd(app: AppContext, once: bool) -> None:
     """Start due sends and deliver their messages; SIGTERM finishes in-flight ones and exits."""
+    _log_to_stderr()
     stop = threading.Event()
     worker = Worker(app.settings, app.database, stop=stop)
     with _stop_on_signals(stop):

@@ -164,14 +164,26 @@ def ses_group() -> None:
 
 
 @ses_group.command("setup")
+@click.option(
+    "--tracking/--no-tracking",
+    default=True,
+    show_default=True,
+    help="Turn SES open and click tracking on (or off) for the configuration set.",
+)
 @pass_app
-def ses_setup(app: AppContext) -> None:
+def ses_setup(app: AppContext, tracking: bool) -> None:
     """Create (or find) the configuration set, SNS topic and SQS queue feedback needs."""
     from mailer.events import ses
     from mailer.events.aws import client
 
     s = app.settings
-    result = ses.setup(s, sesv2=client(s, "sesv2"), sns=client(s, "sns"), sqs=client(s, "sqs"))
+    result = ses.setup(
+        s,
+        sesv2=client(s, "sesv2"),
+        sns=client(s, "sns"),
+        sqs=client(s, "sqs"),
+        tracking=tracking,
+    )
     for step in result.steps:
         click.echo(f"{step.outcome:>8}  {step.what}: {step.name}")
     click.echo("\nPut these in config.toml (or the MAILER_EVENTS_* variables):")
@@ -242,7 +254,14 @@ def report_cmd(
 
     console = Console(width=120)
     if list_slug is not None:
-        lr = reports.list_report(app.database, list_slug, limit or 10)
+        guard = app.settings.guardrails
+        lr = reports.list_report(
+            app.database,
+            list_slug,
+            limit or 10,
+            scanner_seconds=guard.scanner_seconds,
+            scanner_links=guard.scanner_links,
+        )
         if fmt == "json":
             click.echo(json.dumps(lr.to_dict(), indent=2))
         elif fmt == "csv":
@@ -263,7 +282,13 @@ def report_cmd(
         else:
             console.print(render.recipients_table(rows, status))
         return
-    report = reports.send_report(app.database, send_id)
+    guard = app.settings.guardrails
+    report = reports.send_report(
+        app.database,
+        send_id,
+        scanner_seconds=guard.scanner_seconds,
+        scanner_links=guard.scanner_links,
+    )
     if fmt == "json":
         click.echo(render.send_json(report))
     elif fmt == "csv":

@@ -25,6 +25,7 @@ from premailer import Premailer
 from mailer.compose.context import issue_context
 from mailer.compose.environment import TemplateError, render
 from mailer.compose.lint import LintResult, lint_html
+from mailer.compose.tagging import tag_links
 from mailer.config import Settings
 from mailer.content.model import Issue
 
@@ -59,6 +60,8 @@ class ComposedIssue:
     postal_address: str | None
     web_url: str
     timings: dict[str, float] = field(default_factory=dict)
+    # Every link of the email with its SES link tag and story (mailer.compose.tagging).
+    links: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[LintResult]:
@@ -180,6 +183,10 @@ def compose_issue(
         template_dir(settings), name, issue.language, context, timings, inline=not web
     )
     view = context["issue"]
+    link_map: list[dict[str, Any]] = []
+    if not web:
+        stories = [story for section in context["sections"] for story in section.stories]
+        html, link_map = _timed(timings, "tag", lambda: tag_links(html, stories))
     lint = _timed(
         timings,
         "lint",
@@ -212,4 +219,5 @@ def compose_issue(
         postal_address=view.postal_address,
         web_url=context["links"].issue_url,
         timings=timings,
+        links=link_map,
     )

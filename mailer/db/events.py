@@ -93,6 +93,10 @@ _PG_COLUMNS = {
     "received_at": "timestamp",
     "orphan": "boolean",
     "payload": "text",
+    "link": "text",
+    "link_tags": "varchar(500)",
+    "user_agent": "varchar(500)",
+    "ip_address": "varchar(64)",
 }
 
 

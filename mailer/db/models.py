@@ -213,6 +213,13 @@ class Send(Base):
     frozen_at: Mapped[datetime | None] = mapped_column(default=None)
     manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
+    # Set when an operator resumed the send past its circuit breaker: the
+    # breaker then stays quiet for the rest of this send.
+    breaker_overridden_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The email's links as composed: [{"url", "tag", "story"}], so reports can
+    # name the story behind a clicked URL or SES link tag.
+    links: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+
 
 class SendPage(Base):
     """One file of a send's published web version (issue page, story pages, assets)."""
@@ -349,3 +356,8 @@ class Event(Base):
     received_at: Mapped[datetime]
     orphan: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[str] = mapped_column(Text)
+    # Opens and clicks: what the engagement report groups and classifies by.
+    link: Mapped[str | None] = mapped_column(Text, default=None)
+    link_tags: Mapped[str | None] = mapped_column(String(500), default=None)  # JSON object
+    user_agent: Mapped[str | None] = mapped_column(String(500), default=None)
+    ip_address: Mapped[str | None] = mapped_column(String(64), default=None)

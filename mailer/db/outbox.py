@@ -73,9 +73,11 @@ def create_send(
     html: str,
     text: str,
     scheduled_at: datetime | None,
+    links: list[dict[str, Any]] | None = None,
 ) -> Send:
     """A new send with its frozen content, ``scheduled`` (recipients are frozen at start)."""
     send = Send(
+        links=links,
         issue_slug=issue_slug,
         list_id=list_id,
         subject=subject,

@@ -122,12 +122,16 @@ class Engine:
         transport: Transport,
         worker_id: str,
         stop: threading.Event | None = None,
+        guard: Callable[[int], str] | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.transport = transport
         self.worker_id = worker_id
         self.stop = stop or threading.Event()
+        # Asked between batches; a non-empty answer pauses the send with that
+        # reason (the circuit breaker, mailer.deliver.guardrails).
+        self.guard = guard
         parallel = getattr(transport, "parallel", False)
         threads = settings.delivery.threads
         if transport.name == "smtp":
@@ -186,6 +190,10 @@ class Engine:
         done: store.Outcomes | None = None  # the last batch, recorded with the next claim
         paused = ""
         while True:
+            if not paused and self.guard is not None and not self.stop.is_set():
+                paused = self.guard(send_id)
+                if paused and done is None:
+                    done = store.Outcomes()  # nothing to record, but the pause is
             now = utcnow()
             claim_next = not self.stop.is_set() and not paused
             with self.database.session() as session:

@@ -9,6 +9,7 @@ goes to the same list once unless ``again`` says otherwise.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
@@ -18,9 +19,11 @@ from mailer import links
 from mailer.compose.snapshot import Snapshot, snapshot_for_existing_send
 from mailer.config import Settings
 from mailer.db import Database, email_hash, snapshots, utcnow
+from mailer.db import guardrails as guard_store
 from mailer.db import outbox as store
 from mailer.db.models import RecipientStatus, Send, SendStatus
 from mailer.db.subscribers import get_list
+from mailer.deliver import guardrails
 from mailer.deliver.engine import personal, template_for
 from mailer.deliver.mime import addr_spec, check_header
 from mailer.deliver.tokens import RecipientLinks
@@ -29,10 +32,15 @@ from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError, MailerError
 
 TEST_PREFIX = "[TEST] "
+log = logging.getLogger(__name__)
 
 
 class Composed(Protocol):
-    """What a send needs from a composed issue."""
+    """What a send needs from a composed issue.
+
+    A composed issue may also carry ``links`` (``mailer.compose.ComposedIssue``
+    does): the map of its links to stories, kept with the send for reports.
+    """
 
     @property
     def slug(self) -> str: ...
@@ -110,6 +118,7 @@ def create_send(
             html=composed.html,
             text=composed.text,
             scheduled_at=at,
+            links=getattr(composed, "links", None),
         )
         snapshots.save_snapshot(session, send.id, snapshot.files(), snapshot.manifest, utcnow())
         send.frozen_at, send.manifest = utcnow(), snapshot.manifest
@@ -239,13 +248,31 @@ def pause(database: Database, send_id: int, reason: str = "paused by the operato
             )
 
 
-def resume(database: Database, send_id: int) -> str:
-    """Resume a paused send; returns its new status (running, or scheduled if not started)."""
+def resume(database: Database, send_id: int, *, override: bool = False, by: str = "") -> str:
+    """Resume a paused send; returns its new status (running, or scheduled if not started).
+
+    A send its circuit breaker paused resumes only with ``override``, which is
+    recorded on the send (the breaker stays quiet for the rest of it) and logged.
+    """
     with database.session() as session:
         send = store.get_send(session, send_id)
+        tripped = send.status == SendStatus.PAUSED and guardrails.tripped(send.status_reason)
+        if tripped and not override:
+            raise ConflictError(
+                f"send #{send_id} was paused by its {send.status_reason}; "
+                "to send on regardless, resume with --override"
+            )
         target = SendStatus.RUNNING if send.started_at is not None else SendStatus.SCHEDULED
         if not store.set_status(session, send_id, target, only_from=[SendStatus.PAUSED]):
             raise ConflictError(f"send #{send_id} is {send.status}, not paused")
+        if tripped:
+            guard_store.mark_overridden(session, send_id, utcnow())
+            log.warning(
+                "send #%d resumed past its circuit breaker by %s (%s)",
+                send_id,
+                by or "an operator",
+                send.status_reason,
+            )
         return target
 
 

@@ -28,6 +28,7 @@ from mailer.db import Database, mailqueue, utcnow
 from mailer.db import outbox as store
 from mailer.db.models import SendStatus
 from mailer.deliver.engine import Engine, ProgressCallback
+from mailer.deliver.guardrails import Breaker
 from mailer.deliver.queue import QueueDelivery
 from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
@@ -156,7 +157,10 @@ class Worker:
                     self.stats.uncertain_found += store.orphan_in_flight(session)
                     self.stats.uncertain_found += mailqueue.orphan_in_flight(session)
             transport = self._transport or open_transport(self.settings)
-            engine = Engine(self.settings, self.database, transport, self.worker_id, self.stop)
+            breaker = Breaker(self.settings, self.database, before_check=self._poll_feedback)
+            engine = Engine(
+                self.settings, self.database, transport, self.worker_id, self.stop, guard=breaker
+            )
             mail = QueueDelivery(self.settings, self.database, transport, self.worker_id, self.stop)
             if only_send is None:
                 engine.between_batches = lambda: self._drain(mail)

@@ -82,6 +82,11 @@ class FeedbackEvent:
     # Subscription events: unsubscribe from everything, or only from the topic's list.
     unsubscribe_all: bool = False
     source: str = "file"
+    # Opens and clicks: where from, and (clicks) which link with which SES link tags.
+    link: str | None = None
+    link_tags: str | None = None  # the event's linkTags as sorted JSON
+    user_agent: str | None = None
+    ip_address: str | None = None
 
     @property
     def is_hard_bounce(self) -> bool:
@@ -278,10 +283,26 @@ def parse_ses(data: Any, raw: str | None = None, source: str = "file") -> list[F
     elif kind in (Kind.OPEN, Kind.CLICK):
         when = parse_time(body.get("timestamp"), f"{key}.timestamp")
         link = str(body.get("link") or "") if kind == Kind.CLICK else ""
-        detail = link or str(body.get("userAgent") or "")
+        agent = str(body.get("userAgent") or "")
+        detail = link or agent
+        tags = body.get("linkTags")
+        engagement: dict[str, Any] = {
+            "link": clean(link) or None,
+            "link_tags": clean(json.dumps(tags, sort_keys=True))[:500]
+            if isinstance(tags, dict) and tags
+            else None,
+            "user_agent": clean(agent)[:500] or None,
+            "ip_address": clean(str(body.get("ipAddress") or ""))[:64] or None,
+        }
         for email, _ in _addresses(destination, "mail.destination"):
             events.append(
-                make(email, when, _key(kind, message_id, email, when, link), detail=detail[:2000])
+                make(
+                    email,
+                    when,
+                    _key(kind, message_id, email, when, link),
+                    detail=detail[:2000],
+                    **engagement,
+                )
             )
     else:  # Subscription
         when = parse_time(body.get("timestamp"), "subscription.timestamp")

@@ -136,6 +136,10 @@ def process(
                 "received_at": now,
                 "orphan": ref is None,
                 "payload": ev.payload,
+                "link": ev.link,
+                "link_tags": ev.link_tags,
+                "user_agent": ev.user_agent,
+                "ip_address": ev.ip_address,
             }
         )
     inserted = store.insert_events(session, rows)

@@ -32,6 +32,15 @@ EVENT_TYPES = [
     "SUBSCRIPTION",
 ]
 DESTINATION = "mailer-feedback"
+# Publishing these to a destination is what turns SES open and click tracking on
+# for the configuration set: SES then adds its open pixel and routes every link
+# through its click redirect (links keep their ses:tags, see mailer.compose.tagging).
+TRACKING_TYPES = ("OPEN", "CLICK")
+
+
+def event_types(tracking: bool) -> list[str]:
+    """The event types the destination publishes, with or without open and click tracking."""
+    return [t for t in EVENT_TYPES if tracking or t not in TRACKING_TYPES]
 
 
 class AwsError(MailerError):
@@ -153,7 +162,9 @@ def _subscription(sns: Any, result: SetupResult) -> None:
     result.steps.append(Step("SNS subscription", arn, "created"))
 
 
-def _configuration_set(settings: Settings, ses: Any, result: SetupResult) -> None:
+def _configuration_set(
+    settings: Settings, ses: Any, result: SetupResult, tracking: bool = True
+) -> None:
     name = settings.ses.configuration_set
     try:
         ses.get_configuration_set(ConfigurationSetName=name)
@@ -167,7 +178,7 @@ def _configuration_set(settings: Settings, ses: Any, result: SetupResult) -> Non
         result.steps.append(Step("SES configuration set", name, "created"))
     wanted = {
         "Enabled": True,
-        "MatchingEventTypes": EVENT_TYPES,
+        "MatchingEventTypes": event_types(tracking),
         "SnsDestination": {"TopicArn": result.topic_arn},
     }
     found = _call(
@@ -176,7 +187,7 @@ def _configuration_set(settings: Settings, ses: Any, result: SetupResult) -> Non
         ConfigurationSetName=name,
     ).get("EventDestinations", [])
     current = next((d for d in found if d.get("Name") == DESTINATION), None)
-    label = f"{name}/{DESTINATION} -> SNS"
+    label = f"{name}/{DESTINATION} -> SNS, open and click tracking {'on' if tracking else 'off'}"
     if current is None:
         _call(
             "sesv2:CreateConfigurationSetEventDestination",
@@ -188,7 +199,7 @@ def _configuration_set(settings: Settings, ses: Any, result: SetupResult) -> Non
         result.steps.append(Step("SES event destination", label, "created"))
     elif (
         current.get("Enabled") is True
-        and sorted(current.get("MatchingEventTypes", [])) == sorted(EVENT_TYPES)
+        and sorted(current.get("MatchingEventTypes", [])) == sorted(event_types(tracking))
         and current.get("SnsDestination", {}).get("TopicArn") == result.topic_arn
     ):
         result.steps.append(Step("SES event destination", label, "found"))
@@ -203,14 +214,20 @@ def _configuration_set(settings: Settings, ses: Any, result: SetupResult) -> Non
         result.steps.append(Step("SES event destination", label, "updated"))
 
 
-def setup(settings: Settings, *, sesv2: Any, sns: Any, sqs: Any) -> SetupResult:
-    """Create (or find) everything SES feedback needs; safe to run again."""
+def setup(
+    settings: Settings, *, sesv2: Any, sns: Any, sqs: Any, tracking: bool = True
+) -> SetupResult:
+    """Create (or find) everything SES feedback needs; safe to run again.
+
+    ``tracking`` turns SES open and click tracking on (or off) for the
+    configuration set, by publishing (or not) its Open and Click events.
+    """
     result = SetupResult()
     try:
         _topic(settings, sns, result)
         _queue(settings, sqs, result)
         _subscription(sns, result)
-        _configuration_set(settings, sesv2, result)
+        _configuration_set(settings, sesv2, result, tracking)
     except ClientError as exc:
         raise AwsError(f"AWS refused: {exc}") from exc
     return result

@@ -21,6 +21,7 @@ from mailer.db import Database, subscribers
 from mailer.db import reports as store
 from mailer.db.models import Send
 from mailer.errors import NotFoundError, Problem, ValidationError
+from mailer.events.engagement import Engagement, send_engagement
 
 BOUNCE_WARNING = 0.05
 COMPLAINT_WARNING = 0.001
@@ -34,14 +35,18 @@ ROWS: list[tuple[str, str, str]] = [
     ("soft_bounced", "Soft bounces", "sent"),
     ("complained", "Complaints", "sent"),
     ("unsubscribed", "Unsubscribes", "sent"),
-    ("opened", "Opened (unique)", "delivered"),
-    ("clicked", "Clicked (unique)", "delivered"),
+    ("opened", "Opened (people, unique)", "delivered"),
+    ("clicked", "Clicked (people, unique)", "delivered"),
+    ("machine_opened", "Opened by machines", "delivered"),
+    ("machine_clicked", "Clicked by machines", "delivered"),
     ("failed", "Failed", "recipients"),
     ("skipped", "Skipped", "recipients"),
     ("uncertain", "Uncertain", "recipients"),
     ("pending", "Not sent yet", "recipients"),
 ]
 STATUSES = sorted(store.CONDITIONS)
+# Rows shown only when opens or clicks were tracked.
+ENGAGEMENT_ROWS = ("opened", "clicked", "machine_opened", "machine_clicked")
 
 
 def _rate(n: int, d: int) -> float:
@@ -63,6 +68,8 @@ class SendReport:
     counts: dict[str, int]
     rates: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    # Opens and clicks per link and story, machines apart (None when nothing was tracked).
+    engagement: Engagement | None = None
 
     @property
     def tracked(self) -> bool:
@@ -82,6 +89,8 @@ class SendReport:
         for key in ("created_at", "started_at", "finished_at"):
             data[key] = data[key].isoformat() if data[key] else None
         data["tracked"] = self.tracked
+        data.pop("engagement")
+        data.update((self.engagement or Engagement()).to_dict())
         return data
 
 
@@ -113,18 +122,49 @@ def _warnings(send_id: int, counts: dict[str, int], rates: dict[str, float]) -> 
     return out
 
 
-def send_report(db: Database, send_id: int) -> SendReport:
-    """The report of one send; ``NotFoundError`` if there is no such send."""
+def send_report(
+    db: Database, send_id: int, *, scanner_seconds: int = 60, scanner_links: int = 3
+) -> SendReport:
+    """The report of one send; ``NotFoundError`` if there is no such send.
+
+    Opens and clicks are classified (``mailer.events.engagement``): the
+    opened and clicked counts, and their rates, are people's; machines are
+    counted apart. ``scanner_*`` are ``[guardrails]`` settings.
+    """
     with db.session() as session:
         found = store.get_send(session, send_id)
         if found is None:
             raise NotFoundError(f"no send {send_id} (see `mailer sends list`)")
         send, lst = found
         counts = store.send_counts(session, send_id)
-    return _report(send, lst.slug, counts)
+    engagement = None
+    if counts.get("opens") or counts.get("clicks"):
+        engagement = send_engagement(db, send_id, scanner_seconds, scanner_links)
+    return _report(send, lst.slug, counts, engagement)
 
 
-def _report(send: Send, list_slug: str, counts: dict[str, int]) -> SendReport:
+def _classified(engagement: Engagement | None) -> Engagement | None:
+    # Counters with no stored events behind them (rows written by hand, events
+    # purged) cannot be classified: the row counts stand, unsplit.
+    return engagement if engagement is not None and engagement.events else None
+
+
+def _people(counts: dict[str, int], engagement: Engagement | None) -> dict[str, int]:
+    """Counts with opened and clicked made people's, machines apart (when classified)."""
+    out = dict(counts)
+    if engagement is not None:
+        out["opened"] = engagement.opens
+        out["clicked"] = engagement.clicks
+        out["machine_opened"] = engagement.machine_opens
+        out["machine_clicked"] = engagement.machine_clicks
+    return out
+
+
+def _report(
+    send: Send, list_slug: str, counts: dict[str, int], engagement: Engagement | None = None
+) -> SendReport:
+    engagement = _classified(engagement)
+    counts = _people(counts, engagement)
     rates = _rates(counts)
     return SendReport(
         send_id=send.id,
@@ -138,6 +178,7 @@ def _report(send: Send, list_slug: str, counts: dict[str, int]) -> SendReport:
         counts=counts,
         rates=rates,
         warnings=_warnings(send.id, counts, rates),
+        engagement=engagement,
     )
 
 
@@ -193,15 +234,36 @@ class ListReport:
         }
 
 
-def list_report(db: Database, slug: str, limit: int = 10) -> ListReport:
-    """Health of list ``slug`` across its ``limit`` latest sends (one query for all of them)."""
+def list_report(
+    db: Database,
+    slug: str,
+    limit: int = 10,
+    *,
+    engagement: bool = True,
+    scanner_seconds: int = 60,
+    scanner_links: int = 3,
+) -> ListReport:
+    """Health of list ``slug`` across its ``limit`` latest sends (one query for all of them,
+    plus, with ``engagement``, one pass per send with tracked opens or clicks to set
+    machines apart; without, opened and clicked are the raw counts)."""
     with db.session() as session:
         lst = subscribers.get_list(session, slug)
         subs = subscribers.count_subscriptions(session, lst.id)
         sends = store.recent_sends(session, lst.id, limit)
         counts = store.counts_by_send(session, [s.id for s in sends])
     empty = {name: 0 for name in ["recipients", "opens", "clicks", *store.CONDITIONS]}
-    reports = [_report(send, lst.slug, counts.get(send.id) or dict(empty)) for send in sends]
+    reports = []
+    for send in sends:
+        mine = counts.get(send.id) or dict(empty)
+        tracked = engagement and (mine.get("opens") or mine.get("clicks"))
+        reports.append(
+            _report(
+                send,
+                lst.slug,
+                mine,
+                send_engagement(db, send.id, scanner_seconds, scanner_links) if tracked else None,
+            )
+        )
     warnings = [f"send {r.send_id} ({r.issue}): {w}" for r in reports for w in r.warnings]
     return ListReport(lst.slug, lst.name, subs, reports, warnings)
 

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from mailer.csvcells import cell
-from mailer.reports import ROWS, ListReport, SendReport
+from mailer.reports import ENGAGEMENT_ROWS, ROWS, ListReport, SendReport
 
-TRACKED = ("opened", "clicked")
+TRACKED = ENGAGEMENT_ROWS
 
 
 def _visible_rows(report: SendReport) -> list[tuple[str, str, str]]:
@@ -49,8 +49,36 @@ def send_table(report: SendReport) -> Table:
     return table
 
 
+def engagement_table(report: SendReport) -> Table | None:
+    """Per story, then per link: people who clicked (unique), machines set apart."""
+    eng = report.engagement
+    if eng is None or not (eng.links or eng.stories):
+        return None
+    table = Table(
+        title="Clicks per story and link",
+        caption=f"opens: {eng.opens:,} people, {eng.machine_opens:,} machines (unique)",
+    )
+    table.add_column("story / link")
+    table.add_column("people", justify="right")
+    table.add_column("machines", justify="right")
+    for story in eng.stories:
+        table.add_row(
+            f"{story.number}. {story.story or '(no headline)'}",
+            f"{story.clicks:,}",
+            f"{story.machine_clicks:,}",
+            style="bold",
+        )
+    for link in eng.links:
+        where = f" [dim]({link.story})[/]" if link.story else ""
+        table.add_row(f"  {link.url}{where}", f"{link.clicks:,}", f"{link.machine_clicks:,}")
+    return table
+
+
 def print_send(report: SendReport, console: Console) -> None:
     console.print(send_table(report))
+    per_story = engagement_table(report)
+    if per_story is not None:
+        console.print(per_story)
     for warning in report.warnings:
         console.print(f"[bold red]warning:[/] {warning}")
 

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from mailer import reports
 from mailer.db import web as store
-from mailer.web import report, sends
+from mailer.web import health, report, sends
 from mailer.web.app import render, web_state
 from mailer.web.security import login_required
 
@@ -35,7 +35,8 @@ def _health(state: Any, slugs: list[str]) -> dict[str, Health]:
     """Each list's health over its recent sends (bounce and complaint rates, warnings)."""
     out: dict[str, Health] = {}
     for slug in slugs:
-        found = reports.list_report(state.database, slug, limit=5)
+        # Bounces and complaints only: no need to classify opens and clicks.
+        found = reports.list_report(state.database, slug, limit=5, engagement=False)
         started = [r for r in found.sends if r.started_at is not None]
         if not started:
             continue
@@ -58,4 +59,5 @@ routes = [
     Route("/admin/lists", lists_page),
     *sends.routes,
     *report.routes,
+    *health.routes,
 ]

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from mailer import clock, reports
 from mailer.db import web as store
+from mailer.deliver.guardrails import tripped
 from mailer.errors import NotFoundError
 from mailer.reports import render as report_render
 from mailer.web import sending
@@ -86,7 +87,13 @@ def build_chart(state: Any, send_id: int, started: datetime | None) -> Markup | 
 
 def _load(state: Any, send_id: int) -> dict[str, Any]:
     row = store.send_row(state.database, send_id)
-    report = reports.send_report(state.database, send_id)
+    guard = state.settings.guardrails
+    report = reports.send_report(
+        state.database,
+        send_id,
+        scanner_seconds=guard.scanner_seconds,
+        scanner_links=guard.scanner_links,
+    )
     not_started = row.started_at is None
     return {
         "send": row,
@@ -118,7 +125,7 @@ async def send_page(request: Request) -> Response:
             ),
         }
         for name, label, base in reports.ROWS
-        if report.tracked or name not in ("opened", "clicked")
+        if report.tracked or name not in reports.ENGAGEMENT_ROWS
     ]
     return render(
         request,
@@ -129,6 +136,7 @@ async def send_page(request: Request) -> Response:
             "active": data["send"].status in ACTIVE,
             "can_refreeze": data["send"].started_at is None
             and data["send"].status in ("scheduled", "paused"),
+            "breaker_tripped": tripped(data["send"].status_reason or ""),
         },
     )
 

@@ -12,7 +12,7 @@ from mailer.deliver import sends as delivery
 from mailer.errors import MailerError, NotFoundError
 from mailer.web import sending
 from mailer.web.app import flash, render, web_state
-from mailer.web.security import login_required
+from mailer.web.security import current_user, form_str, login_required
 
 ACTIVE = (SendStatus.SCHEDULED, SendStatus.RUNNING, SendStatus.PAUSED)
 
@@ -61,7 +61,12 @@ async def send_action(request: Request) -> Response:
             await state.run(delivery.pause, state.database, send_id)
             flash(request, f"Send #{send_id} paused.")
         elif action == "resume":
-            status = await state.run(delivery.resume, state.database, send_id)
+            # Only the breaker's own button sends override=1, behind a confirmation.
+            override = form_str(await request.form(), "override") == "1"
+            by = f"{current_user(request)} (web)"
+            status = await state.run(
+                lambda: delivery.resume(state.database, send_id, override=override, by=by)
+            )
             flash(request, f"Send #{send_id} resumed ({status}).")
         elif action == "refreeze":
             await state.run(sending.refreeze, state, send_id)

@@ -500,3 +500,53 @@ def test_poller_acts_only_on_verified_sns_messages(world: World, aws: Settings) 
 def test_verification_is_on_by_default() -> None:
     assert Settings().events.sqs_verify_signatures is True
     assert Settings().events.max_message_age_seconds == 3600
+
+
+def test_setup_turns_open_and_click_tracking_off_and_on(aws: Settings) -> None:
+    first = run_setup(aws, exists=False)
+    name = aws.ses.configuration_set
+    sns, sqs = client(aws, "sns"), client(aws, "sqs")
+
+    def toggle(current: list[str], tracking: bool) -> ses.SetupResult:
+        sesv2 = boto3.client("sesv2", region_name="eu-west-1")
+        wanted = ses.event_types(tracking)
+        with Stubber(sesv2) as stubber:
+            stubber.add_response("get_configuration_set", {}, {"ConfigurationSetName": name})
+            stubber.add_response(
+                "get_configuration_set_event_destinations",
+                {
+                    "EventDestinations": [
+                        {
+                            "Name": ses.DESTINATION,
+                            "Enabled": True,
+                            "MatchingEventTypes": current,
+                            "SnsDestination": {"TopicArn": first.topic_arn},
+                        }
+                    ]
+                },
+                {"ConfigurationSetName": name},
+            )
+            stubber.add_response(
+                "update_configuration_set_event_destination",
+                {},
+                {
+                    "ConfigurationSetName": name,
+                    "EventDestinationName": ses.DESTINATION,
+                    "EventDestination": {
+                        "Enabled": True,
+                        "MatchingEventTypes": wanted,
+                        "SnsDestination": {"TopicArn": first.topic_arn},
+                    },
+                },
+            )
+            result = ses.setup(aws, sesv2=sesv2, sns=sns, sqs=sqs, tracking=tracking)
+            stubber.assert_no_pending_responses()
+        return result
+
+    off = toggle(ses.EVENT_TYPES, tracking=False)
+    step = next(s for s in off.steps if s.what == "SES event destination")
+    assert step.outcome == "updated" and step.name.endswith("open and click tracking off")
+    assert "OPEN" not in ses.event_types(False) and "BOUNCE" in ses.event_types(False)
+    on = toggle(ses.event_types(False), tracking=True)
+    step = next(s for s in on.steps if s.what == "SES event destination")
+    assert step.outcome == "updated" and step.name.endswith("open and click tracking on")
