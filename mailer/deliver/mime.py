@@ -42,6 +42,10 @@ _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 _ASCII_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 # Printable ASCII words separated by single spaces: sent as written (folded).
 _PLAIN_TEXT = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
+# Single-spaced atoms: a display name that goes out exactly as written.
+_SIMPLE_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+# A dot-atom address with an ASCII domain: nothing to check or convert.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
 FOLD = "\r\n "
@@ -161,6 +165,8 @@ def encode_display_name(name: str) -> str:
     characters. Long names, and any holding ``=?``, become encoded words, one
     per folded line.
     """
+    if len(name) <= _SHORT_NAME and "=?" not in name and _SIMPLE_NAME.fullmatch(name):
+        return name  # the common case, kept cheap: it runs once per recipient
     # Control characters carry nothing a reader needs in a name: dropped.
     name = " ".join(_CONTROL.sub("", " ".join(name.split())).split())[:MAX_DISPLAY_NAME].strip()
     if not name:
@@ -180,6 +186,8 @@ def addr_spec(what: str, email: str) -> str:
     SMTPUTF8, which mailer does not use: it is refused here (and flagged when
     it is imported).
     """
+    if _PLAIN_ADDRESS.fullmatch(email):
+        return email  # the common case, kept cheap: it runs once per recipient
     check_header(what, email)
     if "<" in email or ">" in email or any(ch.isspace() for ch in email) or "@" not in email:
         raise UnsafeHeader(f"{what} {email!r} is not a plain email address")
