@@ -24,6 +24,7 @@ NOT_DATABASE = {
     ("check",),
     ("build",),
     ("schema",),
+    ("draft",),
     ("db", "upgrade"),
     ("db", "current"),
     ("users", "hash"),

@@ -131,8 +131,19 @@ def _console() -> Console:
 
 
 def _log_to_stderr() -> None:
-    """Warnings (a circuit breaker tripping or overridden) go to the worker's log: stderr."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """mailer's own log (a circuit breaker tripping or overridden) goes to stderr.
+
+    Only the ``mailer`` logger: the root logger at INFO would let every
+    library (Alembic, botocore) talk on the worker's stderr too.
+    """
+    logger = logging.getLogger("mailer")
+    if any(getattr(h, "mailer_cli", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.mailer_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _operator() -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime
 
 import pytest
 from starlette.testclient import TestClient
 from webkit import SAMPLE, add_list, add_subscriber, admin_csrf, send_sample
 
+from mailer.clock import local_time
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.web import report
@@ -117,11 +119,14 @@ def test_issues_table_shows_each_issues_state(
         },
     )
     assert r.status_code == 303
-    assert re.sub(r"\s+", " ", state()) == "scheduled scheduled to news, 2099-01-01 09:30 UTC"
+    # Shown in the site's timezone with its offset, like every admin time.
+    due = local_time(datetime(2099, 1, 1, 9, 30), settings.site.timezone)
+    assert due.startswith("2099-01-01 10:30 CET")
+    assert re.sub(r"\s+", " ", state()) == f"scheduled scheduled to news, {due}"
     add_list(app_db, "team")
     add_subscriber(app_db, "t@example.org", "team")
     send_sample(settings, app_db, "team")
     shown = re.sub(r"\s+", " ", state())
-    assert shown == "sent sent to team scheduled to news, 2099-01-01 09:30 UTC"
+    assert shown == f"sent sent to team scheduled to news, {due}"
     page = editor.get("/admin/issues").text
     assert '<time datetime="2099-01-01T09:30:00Z">' in page

@@ -15,6 +15,7 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import SubscriptionStatus, SuppressionReason
+from mailer.deliver.worker import Worker
 from mailer.lists import people
 from mailer.web import subscribers as pages
 
@@ -170,6 +171,7 @@ def test_add_subscriber_active_or_by_confirmation(
     )
     assert r.status_code == 303
     assert status_of(app_db, "c@example.org") == "unconfirmed"
+    Worker(settings, app_db).run(once=True)  # confirmations go through the mail queue
     outbox = settings.path(settings.delivery.outbox_dir)
     assert [p for p in outbox.rglob("*.eml") if "c@example.org" in p.read_text(errors="replace")]
 

@@ -61,8 +61,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("session_generation")
+    # SQLite (3.35+) drops a plain column in place; Alembic's batch mode would
+    # rebuild the table, and dropping the old one with foreign keys on fails or
+    # cascades into the rows that point at it.
+    for table, column in (("users", "session_generation"),):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_column(table, column)
     with op.batch_alter_table("mail_queue", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mail_queue_subscriber_id"))
         batch_op.drop_index("ix_mail_queue_status_id")

@@ -85,6 +85,14 @@ def _backfill(conn: Any, settings: Any) -> None:
 
 def downgrade() -> None:
     op.drop_table("send_pages")
-    with op.batch_alter_table("sends", schema=None) as batch_op:
-        batch_op.drop_column("manifest")
-        batch_op.drop_column("frozen_at")
+    # SQLite (3.35+) drops a plain column in place; Alembic's batch mode would
+    # rebuild the table, and dropping the old one with foreign keys on fails or
+    # cascades into the rows that point at it.
+    for table, column in (
+        ("sends", "manifest"),
+        ("sends", "frozen_at"),
+    ):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_column(table, column)

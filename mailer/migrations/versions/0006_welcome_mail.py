@@ -26,7 +26,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscriptions") as batch:
-        batch.drop_column("welcomed_at")
-    with op.batch_alter_table("lists") as batch:
-        batch.drop_column("welcome")
+    # SQLite (3.35+) drops a plain column in place; Alembic's batch mode would
+    # rebuild the table, and dropping the old one with foreign keys on fails or
+    # cascades into the rows that point at it.
+    for table, column in (
+        ("subscriptions", "welcomed_at"),
+        ("lists", "welcome"),
+    ):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_column(table, column)
