@@ -48,7 +48,9 @@ def _freeze(app: AppContext, issue_ref: str, list_slug: str) -> tuple[Any, Any, 
         lst = get_list(session, list_slug)
         postal, from_name = lst.postal_address or None, lst.from_name
         facts = ListFacts(lst.slug, lst.name, lst.from_name, lst.language)
-    composed, snapshot = freeze_issue(issue, settings, postal_address=postal, from_name=from_name)
+    composed, snapshot = freeze_issue(
+        issue, settings, postal_address=postal, from_name=from_name, list_slug=list_slug
+    )
     if composed.errors:
         details = "; ".join(r.message for r in composed.errors)
         raise MailerError(f"issue {composed.slug!r} does not pass lint, not sending: {details}")

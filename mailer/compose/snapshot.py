@@ -87,11 +87,16 @@ def manifest_of(issue: Issue, settings: Settings) -> dict[str, Any]:
     }
 
 
-def snapshot_issue(issue: Issue, settings: Settings) -> Snapshot:
-    """The web version of ``issue`` as its files are now, with its manifest."""
+def snapshot_issue(issue: Issue, settings: Settings, list_slug: str | None = None) -> Snapshot:
+    """The web version of ``issue`` as its files are now, with its manifest.
+
+    With ``list_slug`` (the list the send goes to) its pages' subscribe links
+    lead to that list's sign-up page.
+    """
     from mailer.compose.web import render_web_pages
 
-    return Snapshot(render_web_pages(issue, settings), manifest_of(issue, settings))
+    pages = render_web_pages(issue, settings, list_slug=list_slug)
+    return Snapshot(pages, manifest_of(issue, settings))
 
 
 def freeze_issue(
@@ -100,12 +105,13 @@ def freeze_issue(
     *,
     postal_address: str | None = None,
     from_name: str | None = None,
+    list_slug: str | None = None,
 ) -> tuple[ComposedIssue, Snapshot]:
     """Everything a send freezes: the email composed for its list, and the web version."""
     from mailer.compose.pipeline import compose_issue
 
     composed = compose_issue(issue, settings, postal_address=postal_address, from_name=from_name)
-    return composed, snapshot_issue(issue, settings)
+    return composed, snapshot_issue(issue, settings, list_slug)
 
 
 def email_as_web_page(html: str, issue_slug: str, settings: Settings | None) -> str:

@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from mailer.errors import MailerError
 
@@ -48,6 +49,10 @@ def _fast(candidate: str) -> str | None:
     # the special-use names are single labels, so the last label is the only
     # one to check.
     if "--" in domain or domain[domain.rfind(".") + 1 :] in _SPECIAL:
+        return None
+    # RFC 2142 role mailboxes (postmaster, www, abuse…): the library lower-cases
+    # their local part, so the fast path must not keep its case.
+    if address[:at].lower() in CASE_INSENSITIVE_MAILBOX_NAMES:
         return None
     return address
 

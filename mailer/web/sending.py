@@ -40,7 +40,7 @@ def freeze_for_list(state: Any, slug: str, list_slug: str) -> tuple[Any, Any]:
     from mailer.compose.snapshot import snapshot_issue
 
     composed = compose_for_list(state, slug, list_slug)
-    return composed, snapshot_issue(state.issues.issue(slug), state.settings)
+    return composed, snapshot_issue(state.issues.issue(slug), state.settings, list_slug)
 
 
 def refreeze(state: Any, send_id: int) -> None:

@@ -31,7 +31,7 @@ def _send(settings: Settings, db: Database, folder: Path, list_slug: str = "news
     from mailer.content import load_issue
     from mailer.deliver.sends import create_send
 
-    composed, snapshot = freeze_issue(load_issue(folder, settings), settings)
+    composed, snapshot = freeze_issue(load_issue(folder, settings), settings, list_slug=list_slug)
     send = create_send(settings, db, composed, list_slug, snapshot=snapshot)
     Worker(settings, db).run(once=True)
     return int(send.id)
@@ -80,11 +80,16 @@ def test_archive_shows_the_latest_send_or_the_canonical_lists(
     _send(settings, app_db, folder, "news")
     _edit(folder, f'title = "{TITLE}"', 'title = "The other edition"')
     _send(settings, app_db, folder, "other")
-    assert "The other edition" in client.get(f"/issues/{SAMPLE}/").text  # the latest send
+    page = client.get(f"/issues/{SAMPLE}/").text
+    assert "The other edition" in page  # the latest send
+    # Each snapshot's subscribe link leads to the list that send went to.
+    assert 'href="https://news.example.org/subscribe/other"' in page
     settings.site.archive_list = "news"
     client.app.state.web.issues._data.clear()  # type: ignore[attr-defined]  # skip the 5 s lag
     page = client.get(f"/issues/{SAMPLE}/").text
     assert TITLE in page and "The other edition" not in page
+    assert 'href="https://news.example.org/subscribe/news"' in page
+    assert "/subscribe/other" not in page
 
 
 def test_every_link_of_a_test_copy_opens(
