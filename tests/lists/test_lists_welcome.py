@@ -118,6 +118,11 @@ def test_welcome_is_recorded_with_the_subscription(
             lst.id,
             profile.subscriber.id if profile.subscriber else None,
         )
+    # ...and in the subscriber's history, by the system, on that list.
+    lines = [
+        h for h in people.history(welcome_db, "solo@example.org") if h.action == "welcome queued"
+    ]
+    assert [(h.actor, h.list_slug) for h in lines] == [("system", "daily")]
     [message] = delivered(welcome_db, settings, outbox)
     # The daily list speaks Dutch: the template's own words follow the list.
     assert "Uitschrijven" in plain(message)

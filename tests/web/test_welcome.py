@@ -139,3 +139,9 @@ def test_test_send_on_a_list_without_welcome_is_refused(
     assert r.status_code == 303
     assert "Test not sent: list news has no welcome message" in editor.get(PAGE).text
     assert queued(app_db) == []
+
+
+def test_the_lists_page_and_the_lists_table_lead_to_the_welcome(editor: TestClient) -> None:
+    for page in ("/admin/lists/news", "/admin/lists"):
+        doc = lxml.html.fromstring(editor.get(page).text)
+        assert doc.xpath(f'//a[@href="{PAGE}"]'), page
