@@ -23,8 +23,10 @@ system-deps:
 demo: $(STAMP)
 	@bash scripts/demo.sh
 
+# Two processes: the suite spends much of its time waiting on servers,
+# browsers and fsync, and stays under ten minutes on a two-core machine.
 test: $(STAMP) system-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # The inner loop: SQLite only, no browser, no fault tests with real processes,
 # spread over every core. `make test` (what CI runs) still runs everything.

@@ -185,7 +185,9 @@ def looks_like_heading(text: str, limit: int = 120) -> bool:
 
 
 def first_sentence(text: str, limit: int = 140) -> str:
-    """The first sentence of ``text``, cut at a word when longer than ``limit``."""
+    """The first sentence of ``text`` on one line, cut at a word when longer than ``limit``."""
+    # A title or teaser is one line of text: a paragraph's line breaks go.
+    text = " ".join(text.split())
     match = re.match(r"(.+?[.!?])(?:\s|$)", text)
     sentence = (match.group(1) if match else text).strip()
     if len(sentence) <= limit:
