@@ -107,12 +107,14 @@ def _warnings(send_id: int, counts: dict[str, int], rates: dict[str, float]) -> 
     if rates["bounced"] > BOUNCE_WARNING:
         out.append(
             f"bounce rate {rates['bounced']:.1%} is above {BOUNCE_WARNING:.0%}: "
-            "SES reviews accounts past 10%; clean the list before the next send"
+            "SES reviews accounts past 5% and may pause sending past 10%; clean the list before "
+            "the next send"
         )
     if rates["complained"] > COMPLAINT_WARNING:
         out.append(
             f"complaint rate {rates['complained']:.2%} is above {COMPLAINT_WARNING:.1%}: "
-            "SES reviews accounts past 0.5%; check consent and the unsubscribe link"
+            "SES reviews accounts past 0.1% and Gmail throttles past 0.3%; check consent and the "
+            "unsubscribe link"
         )
     if counts.get("uncertain"):
         out.append(
