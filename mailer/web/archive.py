@@ -101,12 +101,21 @@ def _page(state: Any, slug: str, rest: str) -> tuple[str, str]:
     raise NotFoundError(f"no page {rest!r} in issue {slug!r}")
 
 
+def slash_redirect(request: Request, rest: str) -> RedirectResponse | None:
+    """The page's address with its trailing slash, unless it has it or names a file.
+
+    One canonical address per page, so relative links inside it resolve.
+    """
+    if request.url.path.endswith("/") or "." in rest.rsplit("/", 1)[-1]:
+        return None
+    return RedirectResponse(request.url.path + "/", status_code=301)
+
+
 async def issue_page(request: Request) -> Response:
     slug = request.path_params["issue"]
     rest = request.path_params.get("rest", "")
-    if not request.url.path.endswith("/") and "." not in rest.rsplit("/", 1)[-1]:
-        # One canonical address per page, so relative links inside it resolve.
-        return RedirectResponse(request.url.path + "/", status_code=301)
+    if (moved := slash_redirect(request, rest)) is not None:
+        return moved
     state = web_state(request)
     media, body = await state.run(_page, state, slug, rest)
     return Response(

@@ -14,13 +14,13 @@ from typing import Any
 
 from markupsafe import escape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from mailer import links
 from mailer.errors import ConflictError, MailerError, NotFoundError
 from mailer.web.app import web_state
-from mailer.web.archive import ARCHIVE_CSP
+from mailer.web.archive import ARCHIVE_CSP, slash_redirect
 
 BANNER = (
     '<div role="note" data-draft="1" style="background:#fff4c2;color:#3d3000;'
@@ -66,9 +66,8 @@ def _draft(state: Any, token: str, rest: str) -> str:
 async def draft_page(request: Request) -> Response:
     token = request.path_params["token"]
     rest = request.path_params.get("rest", "")
-    if not request.url.path.endswith("/") and "." not in rest.rsplit("/", 1)[-1]:
-        # One address per page, so relative links inside it resolve.
-        return RedirectResponse(request.url.path + "/", status_code=301)
+    if (moved := slash_redirect(request, rest)) is not None:
+        return moved
     state = web_state(request)
     html = await state.run(_draft, state, token, rest)
     return HTMLResponse(
