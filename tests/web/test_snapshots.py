@@ -54,6 +54,8 @@ def test_archive_serves_the_sent_version_whatever_happens_to_the_files(
     _edit(folder, "traffic lights", "stop signs", "stories/traffic-lights-in-the-sky.md")
     page = client.get(f"/issues/{SAMPLE}/")
     assert page.status_code == 200 and TITLE in page.text
+    r = client.get(f"/issues/{SAMPLE}")
+    assert r.status_code == 301 and r.headers["location"].endswith(f"/issues/{SAMPLE}/")
     assert "written after sending" not in page.text
     assert "traffic lights" in client.get(f"/issues/{SAMPLE}/{STORY}/").text.lower()
     # A validation problem in the files: readers still get the sent issue, no path, no message.
@@ -125,6 +127,10 @@ def test_expired_draft_link_is_refused(
 
     token = links.make_draft_token(settings, SAMPLE)
     assert client.get(links.draft_path(token)).status_code == 200
+    # Without its trailing slash a draft page moves to it, so relative links resolve.
+    bare = links.draft_path(token).rstrip("/")
+    r = client.get(bare)
+    assert r.status_code == 301 and r.headers["location"].endswith(bare + "/")
     settings.web.draft_link_hours = 1
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() - 7200)
