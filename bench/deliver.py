@@ -54,7 +54,8 @@ def populate(url: str, count: int) -> None:
     """Schema, one list, ``count`` active subscribers: generated in SQL."""
     from sqlalchemy import text
 
-    from mailer.db import Database, utcnow
+    from mailer.clock import utcnow
+    from mailer.db import Database
 
     db = Database(url)
     db.upgrade()

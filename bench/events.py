@@ -100,7 +100,7 @@ def populate(url: str) -> int:
     """A list of RECIPIENTS subscribers and a done send to all of them; returns the send id."""
     from sqlalchemy import insert
 
-    from mailer.db import Database, email_hash
+    from mailer.db import Database
     from mailer.db.models import (
         MailingList,
         Recipient,
@@ -108,6 +108,7 @@ def populate(url: str) -> int:
         Subscriber,
         Subscription,
     )
+    from mailer.lists.addresses import email_hash
 
     db = Database(url)
     db.upgrade()

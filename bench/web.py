@@ -125,11 +125,12 @@ def _prepare(cfg: Path, folder: Path) -> list[str]:
     from mailer.compose.snapshot import freeze_issue
     from mailer.config import load_settings
     from mailer.content import load_issue
-    from mailer.db import Database, email_hash
+    from mailer.db import Database
     from mailer.db import subscribers as store
     from mailer.db.users import add_user
     from mailer.deliver.sends import create_send
     from mailer.deliver.worker import Worker
+    from mailer.lists.addresses import email_hash
     from mailer.lists.importer import import_csv
 
     settings = load_settings(cfg, environ={})

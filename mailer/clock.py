@@ -10,6 +10,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
+def utcnow() -> datetime:
+    """The current time as naive UTC, the way every timestamp is stored."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def zone(name: str) -> ZoneInfo:
     """The timezone ``name``, or UTC when it is unknown (a bad setting must not break pages)."""
     try:

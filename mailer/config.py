@@ -23,6 +23,20 @@ ENV_PREFIX = "MAILER_"
 DEFAULT_CONFIG = "config.toml"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL as written (maybe relative); None for other databases."""
+    # Imported here: commands that never open a database (``build``) should not load SQLAlchemy.
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    name = parsed.database or ""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -300,12 +314,16 @@ class Settings(Section):
     def database_url(self) -> str:
         """The database URL with a relative SQLite path made absolute."""
         url = self.database.url
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/"):
-            rest = url[len(prefix) :]
-            if rest and rest != ":memory:" and not rest.startswith("file:"):
-                return prefix + str(self.path(rest))
-        return url
+        path = sqlite_file(url)
+        if path is None or path.is_absolute():
+            return url
+        from sqlalchemy.engine import make_url
+
+        return (
+            make_url(url)
+            .set(database=str(self.path(str(path))))
+            .render_as_string(hide_password=False)
+        )
 
     def redacted(self) -> dict[str, Any]:
         """Return the effective settings as a dict, secrets masked."""

@@ -22,7 +22,6 @@ from mailer.clock import local_time
 from mailer.db import mailqueue
 from mailer.db import outbox as store
 from mailer.db import web as web_store
-from mailer.db.models import MailStatus, RecipientStatus, SendStatus
 from mailer.db.subscribers import get_list
 from mailer.deliver import sends
 from mailer.deliver.guardrails import tripped
@@ -30,6 +29,7 @@ from mailer.deliver.mime import UnsafeHeader, check_header
 from mailer.deliver.worker import Worker, WorkerBusy
 from mailer.errors import ConflictError, MailerError, ValidationError
 from mailer.keys import site_keys
+from mailer.status import MailStatus, RecipientStatus, SendStatus
 
 commands: list[click.Command] = []
 RS = RecipientStatus

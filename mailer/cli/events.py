@@ -106,7 +106,7 @@ def simulate_cmd(app: AppContext, send_id: int, out: Path, seed: int) -> None:
     from mailer.events.simulate import simulate_send
 
     with app.database.session() as session:
-        found = report_store.get_send(session, send_id)
+        found = report_store.send_with_list(session, send_id)
         if found is None:
             raise NotFoundError(f"no send {send_id}")
         send, lst = found

@@ -13,12 +13,12 @@ from rich.table import Table
 
 from mailer.cli import AppContext, pass_app
 from mailer.db import subscribers as store
-from mailer.db.models import SubscriptionStatus
 from mailer.errors import MailerError, ValidationError
 from mailer.lists import people
 from mailer.lists.exporter import export_csv
 from mailer.lists.files import sync_lists
 from mailer.lists.importer import Reject, import_csv
+from mailer.status import SubscriptionStatus
 
 commands: list[click.Command] = []
 

@@ -8,29 +8,18 @@ SQLite (the embedded default) and PostgreSQL.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailer.config import Settings
+from mailer.config import Settings, sqlite_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-
-
-def utcnow() -> datetime:
-    """Return the current time as naive UTC, the way every timestamp is stored."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def email_hash(email: str) -> str:
-    """Return the hex sha256 of a normalised address (the suppression key)."""
-    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -49,10 +38,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine for ``url``; SQLite files get WAL mode and foreign keys."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if make_url(url).get_backend_name() == "sqlite":
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from mailer.db import email_hash, subscribers
+from mailer.db import subscribers
 from mailer.db.models import MailingList, Subscriber, Subscription, Suppression
+from mailer.lists.addresses import email_hash
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from sqlalchemy import DateTime, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from mailer.db.models import Event, Recipient, RecipientStatus, Send
+from mailer.db.models import Event, Recipient, Send
+from mailer.status import RecipientStatus
 
 CHUNK = 2000  # parameters per IN list: well under SQLite's limit of 32,766
 

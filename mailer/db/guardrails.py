@@ -8,16 +8,8 @@ from datetime import datetime
 from sqlalchemy import Integer, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from mailer.db.models import (
-    MailingList,
-    Recipient,
-    Send,
-    SendStatus,
-    Subscriber,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-)
+from mailer.db.models import MailingList, Recipient, Send, Subscriber, Subscription, Suppression
+from mailer.status import SendStatus, SubscriptionStatus
 
 R = Recipient
 

@@ -12,8 +12,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mailer.db import email_hash, utcnow
+from mailer.clock import utcnow
 from mailer.db.models import HistoryEntry
+from mailer.lists.addresses import email_hash
 
 
 @dataclass(frozen=True)

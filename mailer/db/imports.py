@@ -37,9 +37,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from mailer.db.models import MailingList, Subscriber, Subscription, Suppression
-from mailer.db.models import SubscriptionStatus as Status
 from mailer.db.subscribers import insert_for
 from mailer.errors import ConflictError
+from mailer.status import SubscriptionStatus as Status
 
 # Any constant shared by every importer: imports into any list touch the shared
 # subscribers table, so they take turns rather than risk deadlocks.

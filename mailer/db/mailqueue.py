@@ -15,8 +15,9 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailer.db import utcnow
-from mailer.db.models import MailStatus, QueuedMail
+from mailer.clock import utcnow
+from mailer.db.models import QueuedMail
+from mailer.status import MailStatus
 
 Q = cast(Table, QueuedMail.__table__)
 MS = MailStatus

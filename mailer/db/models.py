@@ -3,8 +3,8 @@
 Alembic migrations in ``mailer/migrations/versions`` create and change these
 tables; ``tests/db/test_migrations.py`` fails when the two drift apart.
 
-Conventions: timestamps are naive UTC (``mailer.db.utcnow``), statuses are short
-strings (constants below) rather than database enums so that SQLite and
+Conventions: timestamps are naive UTC (``mailer.clock.utcnow``), statuses are short
+strings (``mailer.status``) rather than database enums so that SQLite and
 PostgreSQL behave the same and adding a status needs no type migration.
 """
 
@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mailer.status import MailStatus, RecipientStatus
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT
 # for tables that may pass two billion rows over their life.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -34,41 +36,6 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime()}  # noqa: RUF012
-
-
-class SubscriptionStatus:
-    UNCONFIRMED = "unconfirmed"
-    ACTIVE = "active"
-    UNSUBSCRIBED = "unsubscribed"
-    ALL = (UNCONFIRMED, ACTIVE, UNSUBSCRIBED)
-
-
-class SuppressionReason:
-    HARD_BOUNCE = "hard_bounce"
-    SOFT_BOUNCE = "soft_bounce"
-    COMPLAINT = "complaint"
-    MANUAL = "manual"
-    FORGOTTEN = "forgotten"
-    ALL = (HARD_BOUNCE, SOFT_BOUNCE, COMPLAINT, MANUAL, FORGOTTEN)
-
-
-class SendStatus:
-    SCHEDULED = "scheduled"
-    RUNNING = "running"
-    PAUSED = "paused"
-    DONE = "done"
-    CANCELLED = "cancelled"
-    ALL = (SCHEDULED, RUNNING, PAUSED, DONE, CANCELLED)
-
-
-class RecipientStatus:
-    QUEUED = "queued"  # waiting to be claimed (or retried after a 4xx)
-    SENDING = "sending"  # handed to a transport; outcome not yet recorded
-    SENT = "sent"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # unsubscribed or suppressed after the send froze its recipients
-    UNCERTAIN = "uncertain"  # was in flight when its worker died: never re-sent silently
-    ALL = (QUEUED, SENDING, SENT, FAILED, SKIPPED, UNCERTAIN)
 
 
 # --- lists and subscribers ---------------------------------------------------
@@ -270,18 +237,6 @@ class Recipient(Base):
     unsubscribed_at: Mapped[datetime | None] = mapped_column(default=None)
     opens: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class MailStatus:
-    """Status of a ``mail_queue`` row (mail a subscriber's action triggered)."""
-
-    QUEUED = "queued"  # waiting for the worker (or for its retry time)
-    SENDING = "sending"  # claimed by a worker; outcome not yet recorded
-    SENT = "sent"
-    FAILED = "failed"  # refused for good, or temporary failures past max_attempts
-    UNCERTAIN = "uncertain"  # was in flight when its worker died: never re-sent silently
-    DONE = "done"  # a request (``subscribe``) handled; it is never mailed itself
-    ALL = (QUEUED, SENDING, SENT, FAILED, UNCERTAIN, DONE)
 
 
 class QueuedMail(Base):

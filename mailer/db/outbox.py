@@ -39,19 +39,10 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from mailer.db import utcnow
-from mailer.db.models import (
-    MailingList,
-    Recipient,
-    RecipientStatus,
-    Send,
-    SendStatus,
-    Subscriber,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-)
+from mailer.clock import utcnow
+from mailer.db.models import MailingList, Recipient, Send, Subscriber, Subscription, Suppression
 from mailer.errors import ConflictError, NotFoundError
+from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
 
 R = cast(Table, Recipient.__table__)
 S = cast(Table, Subscriber.__table__)

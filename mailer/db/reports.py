@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Integer, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from mailer.db.models import Event, MailingList, Recipient, RecipientStatus, Send
+from mailer.db.models import Event, MailingList, Recipient, Send
+from mailer.status import RecipientStatus
 
 R = Recipient
 
@@ -81,8 +82,8 @@ def counts_by_send(session: Session, send_ids: Sequence[int]) -> dict[int, dict[
     return out
 
 
-def get_send(session: Session, send_id: int) -> tuple[Send, MailingList] | None:
-    """The send and its list."""
+def send_with_list(session: Session, send_id: int) -> tuple[Send, MailingList] | None:
+    """The send and its list; None when there is no such send."""
     row = session.execute(
         select(Send, MailingList)
         .join(MailingList, MailingList.id == Send.list_id)

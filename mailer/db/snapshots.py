@@ -14,7 +14,8 @@ from typing import Any, cast
 from sqlalchemy import Table, case, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from mailer.db.models import MailingList, Send, SendPage, SendStatus
+from mailer.db.models import MailingList, Send, SendPage
+from mailer.status import SendStatus
 
 SENDS = cast(Table, Send.__table__)
 PAGES = cast(Table, SendPage.__table__)

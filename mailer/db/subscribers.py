@@ -18,17 +18,11 @@ from sqlalchemy import Text, and_, case, cast, exists, func, not_, or_, select, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from mailer.db import email_hash as hash_of
-from mailer.db import utcnow
-from mailer.db.models import (
-    MailingList,
-    Subscriber,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-    SuppressionReason,
-)
+from mailer.clock import utcnow
+from mailer.db.models import MailingList, Subscriber, Subscription, Suppression
 from mailer.errors import ConflictError, NotFoundError
+from mailer.lists.addresses import email_hash as hash_of
+from mailer.status import SubscriptionStatus, SuppressionReason
 
 Status = SubscriptionStatus
 

@@ -16,8 +16,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, select, update
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, utcnow
+from mailer.db import Database
 from mailer.db.models import User
 from mailer.errors import ConflictError, MailerError, NotFoundError
 

@@ -15,19 +15,12 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from mailer.db import Database, email_hash, outbox, snapshots, subscribers, utcnow
-from mailer.db.models import (
-    Event,
-    MailingList,
-    Recipient,
-    RecipientStatus,
-    Send,
-    SendStatus,
-    Subscriber,
-    Subscription,
-    SubscriptionStatus,
-)
+from mailer.clock import utcnow
+from mailer.db import Database, outbox, snapshots, subscribers
+from mailer.db.models import Event, MailingList, Recipient, Send, Subscriber, Subscription
 from mailer.errors import NotFoundError
+from mailer.lists.addresses import email_hash
+from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
 
 _sqlite_writer = threading.Lock()
 

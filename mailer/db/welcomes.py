@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mailer.db.models import Subscriber, Subscription, SubscriptionStatus
+from mailer.db.models import Subscriber, Subscription
+from mailer.status import SubscriptionStatus
 
 
 def may_welcome(session: Session, list_id: int, subscriber_id: int) -> bool:

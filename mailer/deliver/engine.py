@@ -20,10 +20,11 @@ from datetime import timedelta
 from secrets import token_hex
 
 from mailer import links
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, email_hash, utcnow
+from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import MailingList, Send, SendStatus
+from mailer.db.models import MailingList, Send
 from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, mailto_unsubscribe
 from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports.base import (
@@ -35,7 +36,8 @@ from mailer.deliver.transports.base import (
     Transport,
     UncertainDelivery,
 )
-from mailer.lists.addresses import ascii_address
+from mailer.lists.addresses import ascii_address, email_hash
+from mailer.status import SendStatus
 
 ProgressCallback = Callable[[int, dict[str, int], int], None]  # send id, counts, total
 

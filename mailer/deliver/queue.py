@@ -25,10 +25,10 @@ from secrets import token_hex
 
 from sqlalchemy.orm import Session
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, utcnow
+from mailer.db import Database
 from mailer.db import mailqueue as store
-from mailer.db.models import MailStatus
 from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, check_header
 from mailer.deliver.transports.base import (
     OutgoingMessage,
@@ -38,6 +38,7 @@ from mailer.deliver.transports.base import (
     Transport,
     UncertainDelivery,
 )
+from mailer.status import MailStatus
 
 log = logging.getLogger(__name__)
 

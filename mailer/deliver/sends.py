@@ -16,12 +16,13 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailer import links
+from mailer.clock import utcnow
 from mailer.compose.snapshot import Snapshot, snapshot_for_existing_send
 from mailer.config import Settings
-from mailer.db import Database, email_hash, snapshots, utcnow
+from mailer.db import Database, snapshots
 from mailer.db import guardrails as guard_store
 from mailer.db import outbox as store
-from mailer.db.models import RecipientStatus, Send, SendStatus
+from mailer.db.models import Send
 from mailer.db.subscribers import get_list
 from mailer.deliver import guardrails
 from mailer.deliver.engine import personal, template_for
@@ -30,6 +31,8 @@ from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports import OutgoingMessage, SendResult, open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError, MailerError
+from mailer.lists.addresses import email_hash
+from mailer.status import RecipientStatus, SendStatus
 
 TEST_PREFIX = "[TEST] "
 log = logging.getLogger(__name__)

@@ -19,14 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from secrets import token_hex
 from typing import IO
 
-from mailer.config import Settings
-from mailer.db import Database, mailqueue, utcnow
+from mailer.clock import utcnow
+from mailer.config import Settings, sqlite_file
+from mailer.db import Database, mailqueue
 from mailer.db import outbox as store
-from mailer.db.models import SendStatus
 from mailer.deliver.engine import Engine, ProgressCallback
 from mailer.deliver.guardrails import Breaker
 from mailer.deliver.queue import QueueDelivery
@@ -34,6 +33,7 @@ from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError
 from mailer.keys import site_keys
+from mailer.status import SendStatus
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,6 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{token_hex(3)}"
 
 
-def _sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[-1]
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return None
-    return Path(path)
-
-
 @contextmanager
 def worker_lock(database: Database) -> Iterator[bool]:
     """Hold the single-worker lock on SQLite; yields True when this process is the only one.
@@ -62,7 +53,7 @@ def worker_lock(database: Database) -> Iterator[bool]:
     Raises ``WorkerBusy`` when another process holds it. On PostgreSQL there is
     no lock and it yields False.
     """
-    path = _sqlite_path(database.url)
+    path = sqlite_file(database.url)
     if path is None:
         yield False
         return

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mailer.db import Database, utcnow
+from mailer.clock import utcnow
+from mailer.db import Database
 from mailer.db import guardrails as store
 from mailer.doctor import FAIL, PASS, WARN, Diagnosis
 

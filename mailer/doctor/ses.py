@@ -12,8 +12,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, utcnow
+from mailer.db import Database
 from mailer.db import guardrails as store
 from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, Diagnosis
 from mailer.doctor.dns import CouldNotCheck

@@ -336,7 +336,7 @@ def parse_ses(data: Any, raw: str | None = None, source: str = "file") -> list[F
 
 def unknown_event(raw: str, dedupe: str, source: str, reason: str) -> FeedbackEvent:
     """A record for a message that is not SES feedback: stored, never acted on."""
-    from mailer.db import utcnow
+    from mailer.clock import utcnow
 
     return FeedbackEvent(
         kind=Kind.UNKNOWN,

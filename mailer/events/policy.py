@@ -29,11 +29,13 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import email_hash, subscribers, utcnow
 from mailer.db import events as store
-from mailer.db.models import SuppressionReason
+from mailer.db import subscribers
 from mailer.events.parse import FeedbackEvent, Kind, ParseError, parse_ses
+from mailer.lists.addresses import email_hash
+from mailer.status import SuppressionReason
 
 
 @dataclass(frozen=True)

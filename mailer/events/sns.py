@@ -36,7 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from mailer.db import utcnow
+from mailer.clock import utcnow
 from mailer.errors import EventError
 
 NOTIFICATION = "Notification"

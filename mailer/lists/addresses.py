@@ -10,6 +10,7 @@ fast path against the library.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 
@@ -21,6 +22,11 @@ from mailer.errors import MailerError
 
 class InvalidEmail(MailerError):
     """An address is not a valid email address; the message says why."""
+
+
+def email_hash(email: str) -> str:
+    """The sha256 of the trimmed, lower-cased address: a person's identity, the suppression key."""
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
 # Dot-atom local part of "safe" characters and a dotted domain of LDH labels

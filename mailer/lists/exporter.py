@@ -16,9 +16,9 @@ from typing import IO
 from mailer.csvcells import cell
 from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.models import SubscriptionStatus as Status
 from mailer.db.subscribers import ExportRow
 from mailer.errors import MailerError
+from mailer.status import SubscriptionStatus as Status
 
 PAGE = 5000
 FIXED = ["email", "name", "status", "status_reason", "status_changed_at", "created_at", "source"]

@@ -27,16 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.csvcells import cell, uncell
-from mailer.db import Database, email_hash, utcnow
+from mailer.db import Database
 from mailer.db import imports as sql
 from mailer.db import subscribers as store
-from mailer.db.models import SubscriptionStatus as Status
 from mailer.errors import ConflictError, Problem, ValidationError
 from mailer.lists import welcome as welcome_mail
-from mailer.lists.addresses import InvalidEmail, needs_smtputf8, normalise_email
+from mailer.lists.addresses import InvalidEmail, email_hash, needs_smtputf8, normalise_email
 from mailer.lists.people import name_problem
+from mailer.status import SubscriptionStatus as Status
 
 MAX_LINE_CHARS = 1_000_000
 BATCH_ROWS = 5000

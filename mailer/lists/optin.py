@@ -23,16 +23,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailer import links
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, email_hash, utcnow
+from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.mailqueue import Claimed
 from mailer.db.models import MailingList
-from mailer.db.models import SubscriptionStatus as Status
 from mailer.deliver import queue
 from mailer.errors import NotFoundError
 from mailer.lists import welcome
-from mailer.lists.addresses import normalise_email
+from mailer.lists.addresses import email_hash, normalise_email
+from mailer.status import SubscriptionStatus as Status
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, email_hash, utcnow
+from mailer.db import Database
 from mailer.db import history as log
 from mailer.db import subscribers as store
 from mailer.db import web as web_store
-from mailer.db.models import MailingList, Subscriber, Subscription, Suppression, SuppressionReason
-from mailer.db.models import SubscriptionStatus as Status
+from mailer.db.models import MailingList, Subscriber, Subscription, Suppression
 from mailer.errors import ConflictError, MailerError, NotFoundError, Problem, ValidationError
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 from mailer.lists import welcome as welcome_mail
-from mailer.lists.addresses import needs_smtputf8, normalise_email
+from mailer.lists.addresses import email_hash, needs_smtputf8, normalise_email
 from mailer.lists.optin import SubscribeOutcome, subscribe
+from mailer.status import SubscriptionStatus as Status
+from mailer.status import SuppressionReason
 
 
 def name_problem(name: str) -> str | None:

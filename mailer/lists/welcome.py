@@ -31,9 +31,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailer import links
+from mailer.clock import utcnow
 from mailer.compose import placeholders
 from mailer.config import Settings
-from mailer.db import Database, history, utcnow, welcomes
+from mailer.db import Database, history, welcomes
 from mailer.db import subscribers as store
 from mailer.db.models import MailingList, Subscriber
 from mailer.deliver import queue

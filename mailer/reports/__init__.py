@@ -134,7 +134,7 @@ def send_report(
     counted apart. ``scanner_*`` are ``[guardrails]`` settings.
     """
     with db.session() as session:
-        found = store.get_send(session, send_id)
+        found = store.send_with_list(session, send_id)
         if found is None:
             raise NotFoundError(f"no send {send_id} (see `mailer sends list`)")
         send, lst = found
@@ -209,7 +209,7 @@ def recipients_for(
             ]
         )
     with db.session() as session:
-        if store.get_send(session, send_id) is None:
+        if store.send_with_list(session, send_id) is None:
             raise NotFoundError(f"no send {send_id}")
         return store.recipients_matching(
             session, send_id, None if key == "recipients" else key, limit, after_id=after_id

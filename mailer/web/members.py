@@ -28,9 +28,9 @@ from starlette.routing import Route
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.models import SubscriptionStatus
 from mailer.errors import MailerError, NotFoundError, Problem, ValidationError
 from mailer.lists import exporter, importer
+from mailer.status import SubscriptionStatus
 from mailer.web.app import flash, render, web_state
 from mailer.web.security import form_str, login_required
 from mailer.web.subscribers import browse_page_data, page_link

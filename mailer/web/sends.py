@@ -7,9 +7,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer.db import web as store
-from mailer.db.models import SendStatus
 from mailer.deliver import sends as delivery
 from mailer.errors import MailerError, NotFoundError
+from mailer.status import SendStatus
 from mailer.web import sending
 from mailer.web.app import flash, render, web_state
 from mailer.web.security import current_user, form_str, login_required

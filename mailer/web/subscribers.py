@@ -24,9 +24,9 @@ from mailer.db import Database
 from mailer.db import browse as browse_store
 from mailer.db import subscribers as store
 from mailer.db import web as web_store
-from mailer.db.models import SubscriptionStatus
 from mailer.errors import MailerError, NotFoundError, Problem, ValidationError
 from mailer.lists import people
+from mailer.status import SubscriptionStatus
 from mailer.web.app import flash, render, web_state
 from mailer.web.errors import status_for
 from mailer.web.security import current_user, form_str, login_required

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.db import Database, email_hash
+from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.models import SubscriptionStatus as S
-from mailer.db.models import SuppressionReason
 from mailer.errors import ConflictError, NotFoundError
+from mailer.lists.addresses import email_hash
+from mailer.status import SubscriptionStatus as S
+from mailer.status import SuppressionReason
 
 LIST = {
     "name": "Weekly",

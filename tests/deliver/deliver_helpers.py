@@ -10,9 +10,12 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, email_hash, utcnow
-from mailer.db.models import Subscriber, Subscription, SubscriptionStatus
+from mailer.db import Database
+from mailer.db.models import Subscriber, Subscription
+from mailer.lists.addresses import email_hash
+from mailer.status import SubscriptionStatus
 from tests.support.aws import free_port as free_port  # the delivery tests import it from here
 from tests.support.rows import mailing_list
 

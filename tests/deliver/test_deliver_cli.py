@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 from deliver_helpers import make_list
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, utcnow
+from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import SendStatus
+from mailer.status import SendStatus
 
 ISSUE = "ai2x-briefing-2026-01-12"
 

@@ -28,8 +28,8 @@ from tests_issue import ISSUE
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import RecipientStatus, SendStatus
 from mailer.deliver import sends
+from mailer.status import RecipientStatus, SendStatus
 
 RS = RecipientStatus
 MAILER = str(Path(sys.executable).parent / "mailer")

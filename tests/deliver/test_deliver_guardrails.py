@@ -17,11 +17,12 @@ import pytest
 from deliver_helpers import make_list
 from sqlalchemy import select
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, utcnow
+from mailer.db import Database
 from mailer.db import outbox as store
 from mailer.db.guardrails import SendFeedback
-from mailer.db.models import Recipient, RecipientStatus, Send, SendStatus
+from mailer.db.models import Recipient, Send
 from mailer.deliver import sends
 from mailer.deliver.guardrails import Thresholds, tripped, verdict
 from mailer.deliver.transports.ses import SesTransport
@@ -29,6 +30,7 @@ from mailer.deliver.worker import Worker
 from mailer.errors import ConflictError
 from mailer.events.parse import parse_ses
 from mailer.events.policy import process
+from mailer.status import RecipientStatus, SendStatus
 from tests.support.aws import moto_server, use_test_credentials
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "events" / "payloads"

@@ -23,10 +23,11 @@ from tests_issue import ISSUE
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import Recipient, RecipientStatus
+from mailer.db.models import Recipient
 from mailer.deliver import sends
 from mailer.deliver.transports.base import OutgoingMessage, SendResult
 from mailer.deliver.worker import Worker
+from mailer.status import RecipientStatus
 
 LEASE = 3  # seconds; the heartbeat renews every LEASE / 3
 PER_MESSAGE = 1.1  # seconds a message takes on the slow worker

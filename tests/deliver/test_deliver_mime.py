@@ -240,8 +240,8 @@ def test_non_ascii_address_is_refused_not_mangled() -> None:
 def test_fast_link_tokens_verify_with_mailer_links() -> None:
     from mailer import links
     from mailer.config import Settings
-    from mailer.db import email_hash
     from mailer.deliver.tokens import RecipientLinks
+    from mailer.lists.addresses import email_hash
 
     settings = Settings()
     settings.site.secret_key = "s3cret-for-this-test-0123456789-abcdef"  # type: ignore[assignment]

@@ -10,13 +10,15 @@ import pytest
 from deliver_helpers import SmtpServer, free_port, use_smtp
 from sqlalchemy import select, update
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, utcnow
+from mailer.db import Database
 from mailer.db import mailqueue as store
-from mailer.db.models import MailStatus, QueuedMail
+from mailer.db.models import QueuedMail
 from mailer.deliver import queue
 from mailer.deliver.mime import UnsafeHeader
 from mailer.deliver.worker import Worker
+from mailer.status import MailStatus
 
 
 def _enqueue(db: Database, to: str = "reader@example.org", **extra: object) -> int:

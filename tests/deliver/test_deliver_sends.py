@@ -13,21 +13,16 @@ from deliver_helpers import make_list
 from sqlalchemy import select, update
 
 from mailer import links
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, email_hash, utcnow
+from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import (
-    Recipient,
-    RecipientStatus,
-    Send,
-    SendStatus,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-)
+from mailer.db.models import Recipient, Send, Subscription, Suppression
 from mailer.deliver import sends
 from mailer.deliver.worker import Worker, WorkerBusy, worker_lock
 from mailer.errors import ConflictError
+from mailer.lists.addresses import email_hash
+from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
 
 RS = RecipientStatus
 HTML = (

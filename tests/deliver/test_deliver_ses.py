@@ -17,11 +17,12 @@ from deliver_helpers import FakeSes, make_list, start_fake_ses
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import Recipient, RecipientStatus, SendStatus
+from mailer.db.models import Recipient
 from mailer.deliver import sends
 from mailer.deliver.ratelimit import TokenBucket
 from mailer.deliver.transports.ses import SesTransport
 from mailer.deliver.worker import Worker
+from mailer.status import RecipientStatus, SendStatus
 from tests.support.aws import moto_server, use_test_credentials
 
 RS = RecipientStatus

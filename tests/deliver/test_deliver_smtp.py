@@ -12,11 +12,11 @@ from deliver_helpers import SmtpServer, free_port, make_list, use_smtp
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import RecipientStatus
 from mailer.deliver import sends
 from mailer.deliver.transports.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from mailer.deliver.transports.smtp import SmtpTransport
 from mailer.deliver.worker import Worker
+from mailer.status import RecipientStatus
 
 RS = RecipientStatus
 ISSUE = SimpleNamespace(

@@ -13,11 +13,13 @@ import pytest
 from botocore.stub import Stubber
 from dnskit import dns_server
 
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, utcnow
-from mailer.db.models import Recipient, RecipientStatus, Send, SendStatus
+from mailer.db import Database
+from mailer.db.models import Recipient, Send
 from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, diagnose
 from mailer.events import ses as ses_setup
+from mailer.status import RecipientStatus, SendStatus
 from tests.support.aws import moto_server, use_test_credentials
 from tests.support.rows import mailing_list
 
@@ -276,10 +278,11 @@ def test_account_reputation_from_cloudwatch(settings: Settings) -> None:
 
 
 def test_quota_headroom_against_the_next_scheduled_send(settings: Settings, db: Database) -> None:
-    from mailer.db import email_hash
-    from mailer.db.models import Subscriber, Subscription, SubscriptionStatus, Suppression
+    from mailer.db.models import Subscriber, Subscription, Suppression
     from mailer.doctor import Diagnosis
     from mailer.doctor import ses as ses_checks
+    from mailer.lists.addresses import email_hash
+    from mailer.status import SubscriptionStatus
 
     list_id = add_list(db, "weekly", "news@good.example")
     now = utcnow()

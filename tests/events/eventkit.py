@@ -9,16 +9,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mailer.db import Database, email_hash, utcnow
-from mailer.db.models import (
-    Recipient,
-    RecipientStatus,
-    Send,
-    SendStatus,
-    Subscriber,
-    Subscription,
-    SubscriptionStatus,
-)
+from mailer.clock import utcnow
+from mailer.db import Database
+from mailer.db.models import Recipient, Send, Subscriber, Subscription
+from mailer.lists.addresses import email_hash
+from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
 from tests.support.rows import mailing_list
 
 PAYLOADS = Path(__file__).parent / "payloads"

@@ -9,9 +9,9 @@ import pytest
 from eventkit import AWS_EXAMPLES, PAYLOADS, World, payload
 from sqlalchemy import func, select
 
-from mailer.db import email_hash
 from mailer.db.models import Event, Suppression
 from mailer.events.parse import Kind, ParseError, parse_document, parse_ses
+from mailer.lists.addresses import email_hash
 
 EXPECTED = {
     "event-bounce-permanent.json": (Kind.BOUNCE, ["alice@example.org"]),

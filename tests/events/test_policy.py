@@ -10,11 +10,12 @@ from eventkit import World, payload
 from sqlalchemy import select
 
 from mailer.config import Settings
-from mailer.db import email_hash
-from mailer.db.models import Event, RecipientStatus, SubscriptionStatus, Suppression
+from mailer.db.models import Event, Suppression
 from mailer.events.ingest import ingest
 from mailer.events.parse import FeedbackEvent, parse_ses
 from mailer.events.policy import IngestResult
+from mailer.lists.addresses import email_hash
+from mailer.status import RecipientStatus, SubscriptionStatus
 
 ACTIVE = SubscriptionStatus.ACTIVE
 OUT = SubscriptionStatus.UNSUBSCRIBED

@@ -9,9 +9,10 @@ from pathlib import Path
 from lists_helpers import write_csv  # type: ignore[import-not-found]
 from sqlalchemy import select
 
-from mailer.db import Database, email_hash
+from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import Subscriber, Suppression
+from mailer.lists.addresses import email_hash
 
 SAMPLE = Path(__file__).resolve().parents[2] / "lists" / "samples" / "china-ai2x.csv"
 
@@ -149,8 +150,10 @@ def test_export_to_file(mailer_cli, lists_db: Database, tmp_path: Path) -> None:
 
 
 def test_export_active_is_who_a_send_freezes(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
-    from mailer.db import outbox, utcnow
-    from mailer.db.models import Recipient, Send, SendStatus
+    from mailer.clock import utcnow
+    from mailer.db import outbox
+    from mailer.db.models import Recipient, Send
+    from mailer.status import SendStatus
 
     for who in ("a@example.org", "b@example.org", "c@example.org", "d@example.org"):
         mailer_cli("subscribers", "add", who, "--list", "weekly")

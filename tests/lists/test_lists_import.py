@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.models import Subscriber, Subscription, SuppressionReason
+from mailer.db.models import Subscriber, Subscription
 from mailer.lists import people
 from mailer.lists.importer import ImportFileError, Reject, import_csv
+from mailer.status import SuppressionReason
 
 GOOD = """email,name,city
 ann@example.org,Ann,Gent

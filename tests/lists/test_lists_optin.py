@@ -10,12 +10,11 @@ import pytest
 
 from mailer import links
 from mailer.config import Settings
-from mailer.db import Database, email_hash
+from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.models import SuppressionReason
 from mailer.deliver.worker import Worker
 from mailer.errors import NotFoundError
-from mailer.lists.addresses import InvalidEmail
+from mailer.lists.addresses import InvalidEmail, email_hash
 from mailer.lists.optin import (
     SubscribeOutcome,
     confirm,
@@ -24,6 +23,7 @@ from mailer.lists.optin import (
     subscription_status,
     unsubscribe_by_token,
 )
+from mailer.status import SuppressionReason
 
 ADDR = "Reader@Example.ORG"
 

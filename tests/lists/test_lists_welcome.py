@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 
 from mailer import links
 from mailer.config import Settings
-from mailer.db import Database, email_hash
+from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import QueuedMail
 from mailer.deliver.worker import Worker
 from mailer.errors import ConflictError, ValidationError
 from mailer.lists import people, welcome
+from mailer.lists.addresses import email_hash
 from mailer.lists.files import load_list_files, sync_lists
 from mailer.lists.importer import import_csv
 from mailer.lists.optin import confirm, resubscribe_by_token, subscribe, unsubscribe_by_token

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mailer.db import Database
-from mailer.db.models import Recipient, RecipientStatus, Send, SendStatus
+from mailer.db.models import Recipient, Send
+from mailer.status import RecipientStatus, SendStatus
 from tests.support.rows import mailing_list
 
 T0 = datetime(2026, 11, 2, 9, 0, 0)

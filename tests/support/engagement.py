@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from mailer.db import Database
-from mailer.db.models import Recipient, RecipientStatus, Send, SendStatus
+from mailer.db.models import Recipient, Send
 from mailer.events.parse import parse_ses
 from mailer.events.policy import process
+from mailer.status import RecipientStatus, SendStatus
 from tests.support.rows import mailing_list
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "events" / "payloads"

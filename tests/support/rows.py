@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailer.db import utcnow
+from mailer.clock import utcnow
 from mailer.db.models import MailingList
 
 

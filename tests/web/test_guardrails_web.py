@@ -12,8 +12,9 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
 from mailer.db.guardrails import SendFeedback
-from mailer.db.models import Send, SendStatus
+from mailer.db.models import Send
 from mailer.deliver.guardrails import Thresholds, verdict
+from mailer.status import SendStatus
 from tests.support.aws import free_port
 
 

@@ -11,8 +11,9 @@ from webkit import add_list, add_subscriber, csrf_of
 
 from mailer import links
 from mailer.config import Settings
-from mailer.db import Database, email_hash
+from mailer.db import Database
 from mailer.db import subscribers as store
+from mailer.lists.addresses import email_hash
 from mailer.web import create_app
 from mailer.web.i18n import catalog_path
 

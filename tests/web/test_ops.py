@@ -13,7 +13,8 @@ from webkit import SAMPLE, add_subscriber, admin_csrf, send_sample, status_of
 
 from mailer import links
 from mailer.config import Settings
-from mailer.db import Database, email_hash
+from mailer.db import Database
+from mailer.lists.addresses import email_hash
 from mailer.web.charts import Panel, nice_max, timeline
 from mailer.web.report import chart_unit
 

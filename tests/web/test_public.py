@@ -14,12 +14,15 @@ from starlette.testclient import TestClient
 from webkit import add_list, add_subscriber, csrf_of, status_of
 
 from mailer import links
+from mailer.clock import utcnow
 from mailer.config import Settings
-from mailer.db import Database, email_hash, utcnow
+from mailer.db import Database
 from mailer.db import subscribers as lists_store
 from mailer.db import web as web_store
-from mailer.db.models import QueuedMail, Recipient, RecipientStatus, Send, SendStatus
+from mailer.db.models import QueuedMail, Recipient, Send
 from mailer.deliver.worker import Worker
+from mailer.lists.addresses import email_hash
+from mailer.status import RecipientStatus, SendStatus
 from mailer.web import create_app
 from tests.support.aws import free_port
 from tests.support.rows import mailing_list

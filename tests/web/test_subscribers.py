@@ -14,9 +14,9 @@ from webkit import add_list, add_subscriber, admin_csrf, status_of
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.models import SubscriptionStatus, SuppressionReason
 from mailer.deliver.worker import Worker
 from mailer.lists import people
+from mailer.status import SubscriptionStatus, SuppressionReason
 from mailer.web import subscribers as pages
 
 ROW = re.compile(r'<tr data-subscriber="(\d+)">\s*<td data-label="Address"><a [^>]*>([^<]+)</a>')

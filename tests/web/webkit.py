@@ -9,7 +9,7 @@ from typing import Any
 
 from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.models import SubscriptionStatus
+from mailer.status import SubscriptionStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
