@@ -6,12 +6,11 @@ import email
 import email.policy
 from datetime import datetime, timedelta
 
-from deliver_helpers import make_list
-
 from mailer.config import Settings
 from mailer.db import Database, utcnow
 from mailer.db import outbox as store
 from mailer.db.models import SendStatus
+from tests.support.deliver import make_list
 
 ISSUE = "ai2x-briefing-2026-01-12"
 

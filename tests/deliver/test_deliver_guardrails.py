@@ -9,12 +9,10 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from deliver_helpers import make_list
 from sqlalchemy import select
 
 from mailer.config import Settings
@@ -30,8 +28,9 @@ from mailer.errors import ConflictError
 from mailer.events.parse import parse_ses
 from mailer.events.policy import process
 from tests.support.aws import moto_server, use_test_credentials
+from tests.support.deliver import make_list
+from tests.support.paths import PAYLOADS
 
-PAYLOADS = Path(__file__).resolve().parent.parent / "events" / "payloads"
 ISSUE = SimpleNamespace(
     slug="breaker-issue",
     subject="Breaker",

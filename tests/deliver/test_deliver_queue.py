@@ -7,7 +7,6 @@ import email.policy
 from datetime import timedelta
 
 import pytest
-from deliver_helpers import SmtpServer, free_port, use_smtp
 from sqlalchemy import select, update
 
 from mailer.config import Settings
@@ -17,6 +16,8 @@ from mailer.db.models import MailStatus, QueuedMail
 from mailer.deliver import queue
 from mailer.deliver.mime import UnsafeHeader
 from mailer.deliver.worker import Worker
+from tests.support.deliver import SmtpServer, use_smtp
+from tests.support.peers import free_port
 
 
 def _enqueue(db: Database, to: str = "reader@example.org", **extra: object) -> int:

@@ -9,7 +9,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from deliver_helpers import make_list
 from sqlalchemy import select, update
 
 from mailer import links
@@ -28,6 +27,7 @@ from mailer.db.models import (
 from mailer.deliver import sends
 from mailer.deliver.worker import Worker, WorkerBusy, worker_lock
 from mailer.errors import ConflictError
+from tests.support.deliver import make_list
 
 RS = RecipientStatus
 HTML = (

@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from dnskit import dns_server
 
 from mailer.config import Settings
 from mailer.db import Database, utcnow
@@ -19,6 +18,7 @@ from mailer.db.models import Recipient, RecipientStatus, Send, SendStatus
 from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, diagnose
 from mailer.events import ses as ses_setup
 from tests.support.aws import moto_server, use_test_credentials
+from tests.support.doctor import dns_server
 from tests.support.rows import mailing_list
 
 

@@ -6,7 +6,6 @@ import copy
 import json
 from typing import Any
 
-from eventkit import World, payload
 from sqlalchemy import select
 
 from mailer.config import Settings
@@ -15,6 +14,7 @@ from mailer.db.models import Event, RecipientStatus, SubscriptionStatus, Suppres
 from mailer.events.ingest import ingest
 from mailer.events.parse import FeedbackEvent, parse_ses
 from mailer.events.policy import IngestResult
+from tests.support.events import World, payload
 
 ACTIVE = SubscriptionStatus.ACTIVE
 OUT = SubscriptionStatus.UNSUBSCRIBED

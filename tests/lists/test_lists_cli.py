@@ -6,14 +6,15 @@ import csv
 import io
 from pathlib import Path
 
-from lists_helpers import write_csv  # type: ignore[import-not-found]
 from sqlalchemy import select
 
 from mailer.db import Database, email_hash
 from mailer.db import subscribers as store
 from mailer.db.models import Subscriber, Suppression
+from tests.support.lists import write_csv
+from tests.support.paths import ROOT
 
-SAMPLE = Path(__file__).resolve().parents[2] / "lists" / "samples" / "china-ai2x.csv"
+SAMPLE = ROOT / "lists" / "samples" / "china-ai2x.csv"
 
 
 def _export(mailer_cli, *args: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 
 from starlette.testclient import TestClient
-from test_ops import _schedule
-from webkit import admin_csrf
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -14,13 +12,14 @@ from mailer.db import outbox as store
 from mailer.db.guardrails import SendFeedback
 from mailer.db.models import Send, SendStatus
 from mailer.deliver.guardrails import Thresholds, verdict
-from tests.support.aws import free_port
+from tests.support.peers import free_port
+from tests.support.web import admin_csrf, schedule_sample
 
 
 def test_a_tripped_send_shows_why_and_resumes_only_through_the_confirmed_button(
     editor: TestClient, app_db: Database
 ) -> None:
-    send_id = _schedule(editor)
+    send_id = schedule_sample(editor)
     reason = verdict(SendFeedback(400, 40, 0, None), Thresholds())
     with app_db.session() as session:
         store.set_status(session, send_id, SendStatus.PAUSED, reason=reason)

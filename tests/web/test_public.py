@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select, text
 from starlette.testclient import TestClient
-from webkit import add_list, add_subscriber, csrf_of, status_of
 
 from mailer import links
 from mailer.config import Settings
@@ -21,8 +20,9 @@ from mailer.db import web as web_store
 from mailer.db.models import QueuedMail, Recipient, RecipientStatus, Send, SendStatus
 from mailer.deliver.worker import Worker
 from mailer.web import create_app
-from tests.support.aws import free_port
+from tests.support.peers import free_port
 from tests.support.rows import mailing_list
+from tests.support.web import add_list, add_subscriber, csrf_of, status_of
 
 
 def _outbox(settings: Settings, db: Database) -> list[Path]:
