@@ -7,7 +7,6 @@ fails the run, so CI can never go green by skipping them.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,38 +16,8 @@ from sqlalchemy import create_engine, text
 
 from mailer.config import Settings, load_settings
 from mailer.db import Database
-
-ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get(
-    "MAILER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-IN_CI = bool(os.environ.get("CI"))
-
-
-def need(condition: bool, reason: str) -> None:
-    """Skip with ``reason`` unless running in CI, where the lack is a failure."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"CI requires this: {reason}")
-    pytest.skip(reason)
-
-
-_pg_ok: bool | None = None
-
-
-def postgres_available() -> bool:
-    global _pg_ok
-    if _pg_ok is None:
-        try:
-            eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
-            with eng.connect() as conn:
-                conn.execute(text("select 1"))
-            eng.dispose()
-            _pg_ok = True
-        except Exception:
-            _pg_ok = False
-    return _pg_ok
+from tests.support.paths import ROOT
+from tests.support.peers import PG_ADMIN_URL, need, postgres_available
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from click.testing import CliRunner
 from mailer.cli import cli
 from mailer.config import SECTIONS, load_settings
 from mailer.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def test_file_then_environment(tmp_path: Path) -> None:

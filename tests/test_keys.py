@@ -14,8 +14,8 @@ from mailer.db import Database
 from mailer.deliver.tokens import LinkSigner
 from mailer.errors import ConfigError
 from mailer.keys import key_file, site_key, site_keys
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 OLD_KEY = "old-key-that-signed-last-years-mail-0123456789"
 
 

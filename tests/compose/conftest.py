@@ -1,13 +1,18 @@
-"""Fixtures of the compose tests: the sample issues, composed once per session."""
+"""Fixtures of the compose tests: the sample issues, composed once per session; Chromium."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
-from composekit import ROOT, SAMPLES, sample_path
 
 from mailer.compose import ComposedIssue, compose_issue
 from mailer.config import Settings, load_settings
 from mailer.content import Issue, load_issue
+from tests.support.compose import SAMPLES, sample_path
+from tests.support.paths import ROOT
+from tests.support.peers import chromium
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +43,10 @@ def samples(sample_settings: Settings) -> dict[str, Issue]:
 @pytest.fixture(scope="session")
 def composed(samples: dict[str, Issue], sample_settings: Settings) -> dict[str, ComposedIssue]:
     return {slug: compose_issue(issue, sample_settings) for slug, issue in samples.items()}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, shared by a module's tests (skips without it, fails in CI)."""
+    with chromium() as instance:
+        yield instance

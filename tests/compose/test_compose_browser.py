@@ -5,29 +5,18 @@ Screenshots go to ``test-artifacts/`` (kept by CI, ignored by git).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from composekit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SAMPLES, need
 
 from mailer.compose import ComposedIssue, render_web_pages
 from mailer.config import Settings
 from mailer.content import Issue
+from tests.support.compose import SAMPLES
+from tests.support.paths import ARTIFACTS
 
 pytestmark = pytest.mark.chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need(CHROMIUM.exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def open_page(browser: Any, html_file: Path, width: int, dark: bool = False) -> Any:

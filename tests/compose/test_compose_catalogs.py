@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from composekit import ROOT
 
 from mailer.content.languages import LOCALE_DIR, available_languages
+from tests.support.paths import ROOT
 
 METHOD_MAP = [("**.j2", "jinja2")]
 OPTIONS = {

@@ -6,9 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from composekit import ENGLISH, SAMPLES, sample_path
-
 from mailer.config import Settings
+from tests.support.compose import ENGLISH, SAMPLES, sample_path
 
 
 def test_check_ok_by_slug_and_path(mailer_cli) -> None:  # type: ignore[no-untyped-def]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from composekit import ARTICLE, DUTCH, ENGLISH
 
 from mailer.compose import ComposedIssue, compose_issue
 from mailer.config import Settings
 from mailer.content import Issue, issue_schema, load_issue
+from tests.support.compose import ARTICLE, DUTCH, ENGLISH
 
 
 def issue_with(tmp_path: Path, settings: Settings, stories: int, switch: str = "") -> Issue:

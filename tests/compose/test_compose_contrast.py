@@ -10,14 +10,14 @@ composited). Dividers and brief separators count as pairs too. WCAG AA asks
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from composekit import ARTICLE, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DUTCH, ENGLISH, SAMPLES, need
 
 from mailer.compose import ComposedIssue
+from tests.support.compose import ARTICLE, DUTCH, ENGLISH, SAMPLES
+from tests.support.paths import ARTIFACTS
 
 pytestmark = pytest.mark.chromium
 
@@ -120,17 +120,6 @@ def measure(page: Any, dark: bool) -> list[dict[str, Any]]:
         drawn = over([fg[0], fg[1], fg[2], fg[3] * pair["opacity"]], bg)
         out.append({**pair, "ratio": ratio(drawn, bg)})
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    need(CHROMIUM.exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def pairs_of(

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from composekit import ROOT
 
 from mailer.compose import compose_issue, placeholders
 from mailer.compose.environment import TemplateError
 from mailer.config import Settings
-from mailer.content import Issue, load_issue
+from tests.support.compose import make_issue
+from tests.support.paths import ROOT
 
 ISSUE = """
 title = "Safety check"
@@ -37,13 +37,6 @@ Hello <script>alert("owned")</script> and <iframe src="https://evil.example"></i
 """
 
 
-def make_issue(tmp_path: Path, settings: Settings, toml: str = ISSUE) -> Issue:
-    folder = tmp_path / "issues" / "safety"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "issue.toml").write_text(toml, encoding="utf-8")
-    return load_issue(folder, settings)
-
-
 def custom_templates(tmp_path: Path, settings: Settings, edit: dict[str, str]) -> None:
     """Copy the shipped templates and apply ``{old: new}`` to the default email template."""
     target = tmp_path / "templates"
@@ -58,7 +51,7 @@ def custom_templates(tmp_path: Path, settings: Settings, edit: dict[str, str]) -
 
 
 def test_scripts_and_raw_html_in_a_story_do_not_survive(tmp_path: Path, settings: Settings) -> None:
-    result = compose_issue(make_issue(tmp_path, settings), settings)
+    result = compose_issue(make_issue(tmp_path, settings, ISSUE), settings)
     doc = lxml.html.document_fromstring(result.html)
     assert not list(doc.iter("script")) and not list(doc.iter("iframe"))
     assert "<script" not in result.html.lower()
@@ -69,7 +62,7 @@ def test_scripts_and_raw_html_in_a_story_do_not_survive(tmp_path: Path, settings
 
 
 def test_mj_style_inline_rules_are_inlined(tmp_path: Path, settings: Settings) -> None:
-    result = compose_issue(make_issue(tmp_path, settings), settings)
+    result = compose_issue(make_issue(tmp_path, settings, ISSUE), settings)
     doc = lxml.html.document_fromstring(result.html)
     [headline] = doc.find_class("headline")
     style = headline.get("style", "").replace(" ", "")
@@ -102,7 +95,7 @@ def test_no_web_fonts_and_no_network(
             ),
         },
     )
-    result = compose_issue(make_issue(tmp_path, settings), settings)
+    result = compose_issue(make_issue(tmp_path, settings, ISSUE), settings)
     assert attempts == []
     assert "@import" not in result.html and "fonts.googleapis.com" not in result.html
 
@@ -112,7 +105,7 @@ def test_undefined_variable_is_an_error_naming_template_and_variable(
 ) -> None:
     custom_templates(tmp_path, settings, {"{{ issue.name }}</p>": "{{ issue.volume }}</p>"})
     with pytest.raises(TemplateError) as info:
-        compose_issue(make_issue(tmp_path, settings), settings)
+        compose_issue(make_issue(tmp_path, settings, ISSUE), settings)
     message = str(info.value)
     assert "default/email.mjml.j2, line " in message
     assert "volume" in message
@@ -121,7 +114,7 @@ def test_undefined_variable_is_an_error_naming_template_and_variable(
 def test_undefined_top_level_name(tmp_path: Path, settings: Settings) -> None:
     custom_templates(tmp_path, settings, {"{{ issue.name }}</p>": "{{ sponsor }}</p>"})
     with pytest.raises(TemplateError, match=r"email\.mjml\.j2, line \d+: 'sponsor' is undefined"):
-        compose_issue(make_issue(tmp_path, settings), settings)
+        compose_issue(make_issue(tmp_path, settings, ISSUE), settings)
 
 
 def test_subscriber_fields_render_to_placeholders(tmp_path: Path, settings: Settings) -> None:
@@ -135,7 +128,7 @@ def test_subscriber_fields_render_to_placeholders(tmp_path: Path, settings: Sett
             )
         },
     )
-    html = compose_issue(make_issue(tmp_path, settings), settings).html
+    html = compose_issue(make_issue(tmp_path, settings, ISSUE), settings).html
     assert f"Hi {placeholders.SUBSCRIBER_NAME} ({placeholders.SUBSCRIBER_EMAIL})" in html
     assert placeholders.attribute("city") in html
     assert set(placeholders.PATTERN.findall(html)) >= {
@@ -147,7 +140,7 @@ def test_subscriber_fields_render_to_placeholders(tmp_path: Path, settings: Sett
 
 
 def test_list_overrides_win_over_the_issue(tmp_path: Path, settings: Settings) -> None:
-    issue = make_issue(tmp_path, settings)
+    issue = make_issue(tmp_path, settings, ISSUE)
     plain = compose_issue(issue, settings)
     assert plain.postal_address == "1 Main St, Springfield" and plain.from_name == "Letter"
     listed = compose_issue(issue, settings, postal_address="PO Box 9, Gent", from_name="The Team")
@@ -167,7 +160,7 @@ def test_missing_postal_address_is_a_warning(tmp_path: Path, settings: Settings)
 
 
 def test_web_version_has_no_personal_links(tmp_path: Path, settings: Settings) -> None:
-    result = compose_issue(make_issue(tmp_path, settings), settings, web=True)
+    result = compose_issue(make_issue(tmp_path, settings, ISSUE), settings, web=True)
     assert not placeholders.PATTERN.search(result.html)
     assert not placeholders.PATTERN.search(result.text)
     assert result.errors == []
@@ -240,10 +233,10 @@ def test_template_syntax_error_names_file_and_line(tmp_path: Path, settings: Set
         tmp_path, settings, {"{% if issue.preheader %}": "{% if issue.preheader %}{% if %}"}
     )
     with pytest.raises(TemplateError, match=r"email\.mjml\.j2, line \d+: "):
-        compose_issue(make_issue(tmp_path, settings), settings)
+        compose_issue(make_issue(tmp_path, settings, ISSUE), settings)
 
 
 def test_broken_mjml_is_a_template_error(tmp_path: Path, settings: Settings) -> None:
     custom_templates(tmp_path, settings, {"</mjml>": ""})
     with pytest.raises(TemplateError, match="MJML does not compile: unexpected end of stream"):
-        compose_issue(make_issue(tmp_path, settings), settings)
+        compose_issue(make_issue(tmp_path, settings, ISSUE), settings)

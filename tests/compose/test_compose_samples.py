@@ -7,11 +7,11 @@ import re
 import lxml.html
 import pytest
 from babel.messages.pofile import read_po
-from composekit import ARTICLE, DUTCH, ENGLISH, SAMPLES
 
 from mailer.compose import ComposedIssue, placeholders
 from mailer.content import Issue
 from mailer.content.languages import LOCALE_DIR
+from tests.support.compose import ARTICLE, DUTCH, ENGLISH, SAMPLES
 
 
 @pytest.mark.parametrize("slug", SAMPLES)

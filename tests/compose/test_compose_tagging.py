@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from test_compose_pipeline import make_issue
-
 from mailer.compose import compose_issue, placeholders
 from mailer.compose.tagging import tag_links
 from mailer.config import Settings
+from tests.support.compose import make_issue
 
 ISSUE = """
 title = "Tags"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import lxml.html
-from composekit import ARTICLE, DUTCH, ENGLISH
 
 from mailer import links
 from mailer.compose import placeholders, render_web_pages
 from mailer.config import Settings
 from mailer.content import Issue
+from tests.support.compose import ARTICLE, DUTCH, ENGLISH
 
 
 def test_pages_for_every_feature_without_url(

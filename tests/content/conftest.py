@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from contentkit import MINIMAL, WriteIssue
+
+from tests.support.content import MINIMAL, WriteIssue
 
 
 @pytest.fixture

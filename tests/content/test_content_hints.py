@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contentkit import MINIMAL, WriteIssue
-
 from mailer.config import Settings
 from mailer.content import check_issue, load_issue
 from mailer.content.hints import issue_warnings
+from tests.support.content import MINIMAL, WriteIssue
 
 STORY_FILE = """\
 # A heading

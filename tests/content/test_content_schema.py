@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from mailer.content import Brief, Feature, Issue, issue_schema
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "issues").glob("*/issue.toml"))
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from contentkit import MINIMAL, WriteIssue
 
 from mailer.config import Settings
 from mailer.content import check_issue, load_issue
 from mailer.errors import Problem, ValidationError
+from tests.support.content import MINIMAL, WriteIssue
 
 
 def problems_of(folder: Path, settings: Settings) -> dict[str, str]:

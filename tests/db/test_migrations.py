@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 
 from mailer.db import Database
 from mailer.db.models import Base
+from tests.support.paths import PAYLOADS
 
 
 def test_migrations_match_models(db: Database) -> None:
@@ -34,15 +35,12 @@ def test_upgrade_is_idempotent_and_downgrade_empties(db: Database) -> None:
 def test_0007_backfills_open_and_click_details_from_stored_payloads(db_url: str) -> None:
     import json
     from datetime import datetime
-    from pathlib import Path
 
     from sqlalchemy import text
 
     database = Database(db_url)
     database.upgrade("0001")
-    click = json.loads(
-        (Path(__file__).parent.parent / "events" / "payloads" / "event-click.json").read_text()
-    )
+    click = json.loads((PAYLOADS / "event-click.json").read_text())
     envelope = json.dumps({"Type": "Notification", "Message": json.dumps(click)})
     with database.session() as s:
         s.execute(

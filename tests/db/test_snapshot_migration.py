@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import text
 
 from mailer.config import Settings
 from mailer.db import Database
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = "ai2x-briefing-2026-01-12"
 SUBJECT = "AI to everything in China: drones, factories, chips, cancer care and coal"
 

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
-from deliver_helpers import RecordingHandler, SmtpServer, free_port
+
+from tests.support.deliver import RecordingHandler, SmtpServer
+from tests.support.peers import free_port
 
 
 @pytest.fixture

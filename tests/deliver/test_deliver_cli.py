@@ -6,13 +6,12 @@ import email
 import email.policy
 from datetime import datetime, timedelta
 
-from deliver_helpers import make_list
-
 from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
 from mailer.status import SendStatus
+from tests.support.deliver import make_list
 
 ISSUE = "ai2x-briefing-2026-01-12"
 
@@ -105,8 +104,11 @@ def test_pause_resume_cancel_retry_commands(
     assert resumed.exit_code == 0 and "scheduled again" in resumed.output
     cancelled = mailer_cli("sends", "cancel", "1")
     assert cancelled.exit_code == 0 and "cancelled" in cancelled.output
+    # Which states refuse which action is test_deliver_sends's matrix; here, that
+    # a refusal reaches the operator as one line and exit code 1.
     refused = mailer_cli("sends", "resume", "1")
-    assert refused.exit_code == 1 and "not paused" in refused.output
+    assert refused.exit_code == 1
+    assert refused.output.strip().splitlines() == ["Error: send #1 is cancelled, not paused"]
     missing = mailer_cli("sends", "show", "99")
     assert missing.exit_code == 1 and "no send #99" in missing.output
     which = mailer_cli("sends", "retry", "1")

@@ -22,14 +22,13 @@ import time
 from pathlib import Path
 
 import pytest
-from deliver_helpers import SmtpServer, make_list
-from tests_issue import ISSUE
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
 from mailer.deliver import sends
 from mailer.status import RecipientStatus, SendStatus
+from tests.support.deliver import ISSUE, SmtpServer, make_list
 
 RS = RecipientStatus
 MAILER = str(Path(sys.executable).parent / "mailer")

@@ -8,8 +8,8 @@ from pathlib import Path
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = "ai2x-briefing-2026-01-12"
 
 

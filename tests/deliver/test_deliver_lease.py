@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
-from deliver_helpers import make_list
 from sqlalchemy import func, select
-from tests_issue import ISSUE
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -28,6 +26,7 @@ from mailer.deliver import sends
 from mailer.deliver.transports.base import OutgoingMessage, SendResult
 from mailer.deliver.worker import Worker
 from mailer.status import RecipientStatus
+from tests.support.deliver import ISSUE, make_list
 
 LEASE = 3  # seconds; the heartbeat renews every LEASE / 3
 PER_MESSAGE = 1.1  # seconds a message takes on the slow worker

@@ -7,7 +7,6 @@ import email.policy
 from datetime import timedelta
 
 import pytest
-from deliver_helpers import SmtpServer, free_port, use_smtp
 from sqlalchemy import select, update
 
 from mailer.clock import utcnow
@@ -19,6 +18,8 @@ from mailer.deliver import queue
 from mailer.deliver.mime import UnsafeHeader
 from mailer.deliver.worker import Worker
 from mailer.status import MailStatus
+from tests.support.deliver import SmtpServer, use_smtp
+from tests.support.peers import free_port
 
 
 def _enqueue(db: Database, to: str = "reader@example.org", **extra: object) -> int:

@@ -9,7 +9,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from deliver_helpers import make_list
 from sqlalchemy import select, update
 
 from mailer import links
@@ -17,12 +16,15 @@ from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
+from mailer.db.guardrails import SendFeedback
 from mailer.db.models import Recipient, Send, Subscription, Suppression
 from mailer.deliver import sends
+from mailer.deliver.guardrails import Thresholds, verdict
 from mailer.deliver.worker import Worker, WorkerBusy, worker_lock
 from mailer.errors import ConflictError
 from mailer.lists.addresses import email_hash
 from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
+from tests.support.deliver import make_list
 
 RS = RecipientStatus
 HTML = (
@@ -181,21 +183,93 @@ def test_scheduled_send_waits_for_its_time(settings: Settings, db: Database) -> 
     assert counts(db, send.id) == {RS.SENT: 3}
 
 
-def test_pause_resume_cancel(settings: Settings, db: Database) -> None:
+def test_a_paused_send_waits_until_resumed(settings: Settings, db: Database) -> None:
     make_list(db, count=4)
     send = sends.create_send(settings, db, issue(), "weekly")
     sends.pause(db, send.id)
     Worker(settings, db).run(once=True)
     assert counts(db, send.id) == {}
-    with pytest.raises(ConflictError, match="not paused"):
-        sends.resume(db, (sends.create_send(settings, db, issue("x"), "weekly")).id)
     assert sends.resume(db, send.id) == SendStatus.SCHEDULED
     run(settings, db, send.id)
     assert counts(db, send.id) == {RS.SENT: 4}
-    with pytest.raises(ConflictError, match="done"):
-        sends.pause(db, send.id)
-    with pytest.raises(ConflictError, match="cannot be cancelled"):
-        sends.cancel(db, send.id)
+
+
+SS = SendStatus
+BREAKER = verdict(SendFeedback(400, 40, 0, None), Thresholds())
+# What an operator's pause, resume and cancel do to a send in each state: the
+# status it moves to, or the start of the refusal (a ConflictError, after which
+# the send is as it was). ``_send_in`` brings a new send into each state.
+ACTIONS: dict[str, dict[str, str]] = {
+    "scheduled": {"pause": SS.PAUSED, "resume": "is scheduled, not paused", "cancel": SS.CANCELLED},
+    "running": {"pause": SS.PAUSED, "resume": "is running, not paused", "cancel": SS.CANCELLED},
+    "paused": {
+        "pause": "is paused: only a scheduled or running send can pause",
+        "resume": SS.SCHEDULED,  # it had not started
+        "cancel": SS.CANCELLED,
+    },
+    "paused-while-running": {
+        "pause": "is paused: only a scheduled or running send can pause",
+        "resume": SS.RUNNING,
+        "cancel": SS.CANCELLED,
+    },
+    "paused-by-the-breaker": {
+        "pause": "is paused: only a scheduled or running send can pause",
+        "resume": "was paused by its circuit breaker",  # resuming takes --override
+        "cancel": SS.CANCELLED,
+    },
+    "done": {
+        "pause": "is done: only a scheduled or running send can pause",
+        "resume": "is done, not paused",
+        "cancel": "is done: it cannot be cancelled",
+    },
+    "cancelled": {
+        "pause": "is cancelled: only a scheduled or running send can pause",
+        "resume": "is cancelled, not paused",
+        "cancel": "is cancelled: it cannot be cancelled",
+    },
+}
+
+
+def _send_in(settings: Settings, db: Database, state: str, slug: str) -> int:
+    """A new send of issue ``slug`` to the weekly list, brought into ``state`` for real."""
+    send_id = int(sends.create_send(settings, db, issue(slug), "weekly").id)
+    if state in ("running", "paused-while-running"):
+        with db.session() as session:
+            assert store.start_send(session, send_id, utcnow())
+    if state == "done":
+        run(settings, db, send_id)
+    if state in ("paused", "paused-while-running"):
+        sends.pause(db, send_id)
+    if state == "paused-by-the-breaker":
+        sends.pause(db, send_id, reason=BREAKER)
+    if state == "cancelled":
+        sends.cancel(db, send_id)
+    return send_id
+
+
+def _status(db: Database, send_id: int) -> str:
+    with db.session() as session:
+        return str(store.get_send(session, send_id).status)
+
+
+@pytest.mark.parametrize("state", list(ACTIONS))
+def test_pause_resume_and_cancel_in_every_state(
+    settings: Settings, db: Database, state: str
+) -> None:
+    """The one place the rule is asserted; the CLI and the web app show its refusals."""
+    make_list(db, count=2)
+    for action, outcome in ACTIONS[state].items():
+        send_id = _send_in(settings, db, state, f"issue-{action}")
+        before = _status(db, send_id)
+        do = getattr(sends, action)
+        if outcome in SS.ALL:
+            do(db, send_id)
+            assert _status(db, send_id) == outcome, (state, action)
+        else:
+            with pytest.raises(ConflictError) as refused:
+                do(db, send_id)
+            assert refused.value.message.startswith(f"send #{send_id} {outcome}")
+            assert _status(db, send_id) == before, (state, action)
 
 
 def test_cancel_midway_leaves_the_rest_unsent(settings: Settings, db: Database) -> None:

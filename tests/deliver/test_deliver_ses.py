@@ -12,7 +12,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from deliver_helpers import FakeSes, make_list, start_fake_ses
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -24,6 +23,7 @@ from mailer.deliver.transports.ses import SesTransport
 from mailer.deliver.worker import Worker
 from mailer.status import RecipientStatus, SendStatus
 from tests.support.aws import moto_server, use_test_credentials
+from tests.support.deliver import FakeSes, make_list, start_fake_ses
 
 RS = RecipientStatus
 ISSUE = SimpleNamespace(

@@ -7,7 +7,6 @@ import email.policy
 from types import SimpleNamespace
 
 import pytest
-from deliver_helpers import SmtpServer, free_port, make_list, use_smtp
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -17,6 +16,8 @@ from mailer.deliver.transports.base import OutgoingMessage, PermanentFailure, Te
 from mailer.deliver.transports.smtp import SmtpTransport
 from mailer.deliver.worker import Worker
 from mailer.status import RecipientStatus
+from tests.support.deliver import SmtpServer, make_list, use_smtp
+from tests.support.peers import free_port
 
 RS = RecipientStatus
 ISSUE = SimpleNamespace(

@@ -12,12 +12,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography.hazmat.primitives.asymmetric import ec
-from deliver_helpers import RecordingHandler, SmtpServer, free_port
 
 from mailer.config import Settings
 from mailer.deliver.transports.base import OutgoingMessage, SendingPaused
 from mailer.deliver.transports.smtp import SmtpTransport
 from tests.support.certs import loopback_tls_files
+from tests.support.deliver import RecordingHandler, SmtpServer
+from tests.support.peers import free_port
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:

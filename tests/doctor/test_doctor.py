@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from dnskit import dns_server
 
 from mailer.clock import utcnow
 from mailer.config import Settings
@@ -21,6 +20,7 @@ from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, diagnose
 from mailer.events import ses as ses_setup
 from mailer.status import RecipientStatus, SendStatus
 from tests.support.aws import moto_server, use_test_credentials
+from tests.support.doctor import dns_server
 from tests.support.rows import mailing_list
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from dnskit import dns_server
 
 from mailer.config import Settings
 from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, Diagnosis, domains
 from mailer.doctor.dns import CouldNotCheck, Resolver
+from tests.support.doctor import dns_server
 
 
 @pytest.fixture(scope="module")

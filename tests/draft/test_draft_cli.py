@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from draftkit import INPUTS, seed
+from tests.support.draft import INPUTS, seed
 
 
 def test_draft_prints_what_it_recognised(mailer_cli: Any, tmp_path: Path) -> None:

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from draftkit import load_toml, seed
 
 from mailer.config import Settings
 from mailer.content import check_issue, load_issue
 from mailer.draft import create, draft, read
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.draft import load_toml, seed
+from tests.support.paths import ROOT
 
 
 def _sample(name: str) -> dict[str, Any]:

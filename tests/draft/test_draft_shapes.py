@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from draftkit import INPUTS, draft_file, draft_text
 
 from mailer.config import Settings
 from mailer.draft.lines import Kind, classify, logical_lines
 from mailer.draft.shapes import detect_shape, split_source
 from mailer.errors import MailerError
+from tests.support.draft import INPUTS, draft_file, draft_text
 
 
 def test_briefing_story_without_subheadline(settings: Settings) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from eventkit import World, make_world
 
 from mailer.db import Database
+from tests.support.events import World, make_world
 
 
 @pytest.fixture

@@ -15,14 +15,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from eventkit import World, payload
-from snskit import FakeNetwork, notification
 
 from mailer.config import Settings
 from mailer.events import ses
 from mailer.events import sqs as poller
 from mailer.events.aws import client
 from tests.support.aws import moto_server, use_test_credentials
+from tests.support.events import FakeNetwork, World, notification, payload
 
 
 @pytest.fixture(scope="module")

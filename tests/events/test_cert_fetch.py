@@ -13,13 +13,12 @@ from typing import ClassVar
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from eventkit import World, payload
-from snskit import CERT_PEM, TOPIC, headers_for, notification
 
 from mailer.config import Settings
 from mailer.events import sns
 from mailer.events.webhook import handle_sns_webhook
 from tests.support.certs import loopback_tls_files
+from tests.support.events import CERT_PEM, TOPIC, World, headers_for, notification, payload
 
 
 def _tls_files(folder: Path) -> tuple[Path, Path]:

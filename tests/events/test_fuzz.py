@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from eventkit import World, payload
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from snskit import TOPIC, FakeNetwork, notification
 
 from mailer.config import Settings
 from mailer.events import sns
 from mailer.events.webhook import handle_sns_webhook
+from tests.support.events import TOPIC, FakeNetwork, World, notification, payload
 
 FIELDS = [
     "Type",

@@ -12,7 +12,6 @@ import copy
 import json
 from typing import Any
 
-from eventkit import PAYLOADS, World, payload
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from mailer.config import Settings
 from mailer.events.ingest import ingest
 from mailer.events.parse import Kind, parse_message
+from tests.support.events import PAYLOADS, World, payload
 
 NAMES = sorted(p.name for p in PAYLOADS.glob("*.json"))
 nasty_text = st.text(

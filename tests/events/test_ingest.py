@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from eventkit import AWS_EXAMPLES, PAYLOADS, World, payload
 from sqlalchemy import func, select
 
 from mailer.db.models import Event, Suppression
 from mailer.events.parse import Kind, ParseError, parse_document, parse_ses
 from mailer.lists.addresses import email_hash
+from tests.support.events import AWS_EXAMPLES, PAYLOADS, World, payload
 
 EXPECTED = {
     "event-bounce-permanent.json": (Kind.BOUNCE, ["alice@example.org"]),

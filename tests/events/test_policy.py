@@ -6,7 +6,6 @@ import copy
 import json
 from typing import Any
 
-from eventkit import World, payload
 from sqlalchemy import select
 
 from mailer.config import Settings
@@ -16,6 +15,7 @@ from mailer.events.parse import FeedbackEvent, parse_ses
 from mailer.events.policy import IngestResult
 from mailer.lists.addresses import email_hash
 from mailer.status import RecipientStatus, SubscriptionStatus
+from tests.support.events import World, payload
 
 ACTIVE = SubscriptionStatus.ACTIVE
 OUT = SubscriptionStatus.UNSUBSCRIBED

@@ -6,11 +6,11 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from eventkit import World
 from sqlalchemy import update
 
 from mailer import reports
 from mailer.db.models import Recipient
+from tests.support.events import World
 
 
 def test_simulated_feedback_round_trip(world: World, mailer_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -7,24 +7,26 @@ import json
 from typing import Any
 
 import pytest
-from eventkit import AWS_EXAMPLES, World, payload
-from snskit import (
+
+from mailer.config import Settings
+from mailer.events import sns
+from mailer.events.webhook import handle_sns_webhook
+from tests.support.events import (
+    AWS_EXAMPLES,
     CERT_URL,
     REGION,
     SUBSCRIBE_URL,
     TOPIC,
     FakeNetwork,
+    World,
     confirmation,
     headers_for,
     make_key_and_cert,
     notification,
     now_stamp,
+    payload,
     sign,
 )
-
-from mailer.config import Settings
-from mailer.events import sns
-from mailer.events.webhook import handle_sns_webhook
 
 # These refusals happen before the database is touched; the signature, topic and
 # fuzz tests prove "nothing changes" on PostgreSQL too, so the long tables of
@@ -294,7 +296,8 @@ def test_expired_certificate_is_refused(world: World, settings: Settings) -> Non
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
-    from snskit import KEY
+
+    from tests.support.events import KEY
 
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
     now = dt.datetime.now(dt.UTC)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lists_helpers import DAILY, WEEKLY  # type: ignore[import-not-found]
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.lists.files import sync_lists
+from tests.support.lists import DAILY, WEEKLY
 
 
 @pytest.fixture

@@ -6,15 +6,16 @@ import csv
 import io
 from pathlib import Path
 
-from lists_helpers import write_csv  # type: ignore[import-not-found]
 from sqlalchemy import select
 
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import Subscriber, Suppression
 from mailer.lists.addresses import email_hash
+from tests.support.lists import write_csv
+from tests.support.paths import ROOT
 
-SAMPLE = Path(__file__).resolve().parents[2] / "lists" / "samples" / "china-ai2x.csv"
+SAMPLE = ROOT / "lists" / "samples" / "china-ai2x.csv"
 
 
 def _export(mailer_cli, *args: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]

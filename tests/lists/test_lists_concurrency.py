@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from lists_helpers import write_csv  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
 from mailer.config import Settings
@@ -13,6 +12,7 @@ from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import Subscriber, Subscription
 from mailer.lists.importer import ImportReport, import_csv
+from tests.support.lists import write_csv
 
 
 def _file(path: Path, start: int, stop: int, reverse: bool = False) -> Path:

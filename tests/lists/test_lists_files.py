@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lists_helpers import WEEKLY  # type: ignore[import-not-found]
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -13,8 +12,8 @@ from mailer.db import subscribers as store
 from mailer.errors import ValidationError
 from mailer.lists.files import load_list_files, parse_list_file, sync_lists
 from mailer.lists.people import add
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.lists import WEEKLY
+from tests.support.paths import ROOT
 
 
 def test_sample_lists_in_the_repository_are_valid() -> None:

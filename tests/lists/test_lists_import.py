@@ -7,7 +7,6 @@ import io
 from pathlib import Path
 
 import pytest
-from lists_helpers import write_csv  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
 from mailer.config import Settings
@@ -17,6 +16,7 @@ from mailer.db.models import Subscriber, Subscription
 from mailer.lists import people
 from mailer.lists.importer import ImportFileError, Reject, import_csv
 from mailer.status import SuppressionReason
+from tests.support.lists import write_csv
 
 GOOD = """email,name,city
 ann@example.org,Ann,Gent

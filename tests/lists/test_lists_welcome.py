@@ -8,7 +8,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from lists_helpers import DAILY, WEEKLY, write_csv  # type: ignore[import-not-found]
 from sqlalchemy import func, select
 
 from mailer import links
@@ -23,6 +22,8 @@ from mailer.lists.addresses import email_hash
 from mailer.lists.files import load_list_files, sync_lists
 from mailer.lists.importer import import_csv
 from mailer.lists.optin import confirm, resubscribe_by_token, subscribe, unsubscribe_by_token
+from tests.support.lists import DAILY, WEEKLY, write_csv
+from tests.support.paths import ROOT
 
 MESSAGE = """
 subject = "Welcome to the Weekly Briefing"
@@ -212,7 +213,7 @@ def test_a_template_folder_can_be_the_welcome(
     import shutil
 
     templates = tmp_path / "templates"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "templates", templates)
+    shutil.copytree(ROOT / "templates", templates)
     custom = templates / "hello"
     custom.mkdir()
     (custom / "subject.txt.j2").write_text("Hello from {{ list_name }}\n", encoding="utf-8")
@@ -284,7 +285,7 @@ def test_the_sample_welcomes_compose_in_their_lists_language(
     import shutil
 
     shutil.rmtree(lists_dir)
-    shutil.copytree(Path(__file__).resolve().parents[2] / "lists", lists_dir)
+    shutil.copytree(ROOT / "lists", lists_dir)
     sync_lists(db, settings)
     english = welcome.preview(db, settings, "china-ai2x")
     dutch = welcome.preview(db, settings, "china-digest-nl")

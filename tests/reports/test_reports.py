@@ -8,12 +8,12 @@ import json
 from datetime import timedelta
 
 import pytest
-from reportkit import T0, make_list, make_send, mixed_rows
 
 from mailer import reports
 from mailer.db import Database
 from mailer.db.models import Event
 from mailer.errors import NotFoundError, ValidationError
+from tests.support.reports import T0, make_list, make_send, mixed_rows
 
 
 def test_send_report_counts_and_rates(db: Database) -> None:

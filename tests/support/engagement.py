@@ -6,7 +6,6 @@ import copy
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from mailer.db import Database
@@ -14,9 +13,9 @@ from mailer.db.models import Recipient, Send
 from mailer.events.parse import parse_ses
 from mailer.events.policy import process
 from mailer.status import RecipientStatus, SendStatus
+from tests.support.paths import PAYLOADS
 from tests.support.rows import mailing_list
 
-PAYLOADS = Path(__file__).resolve().parent.parent / "events" / "payloads"
 T0 = datetime(2026, 11, 2, 9, 0, 0)
 STORY_1 = "https://news.example.org/issues/42/autumn/"
 STORY_2 = "https://example.com/reports/chips"

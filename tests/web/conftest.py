@@ -1,19 +1,26 @@
-"""Fixtures for the web app: a migrated database, lists, a user, a logged-in client."""
+"""Fixtures for the web app: a migrated database, lists, a user, a logged-in client;
+for the browser tests, the app on a real uvicorn server and headless Chromium."""
 
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
-from webkit import PASSWORD, ROOT, SAMPLE, add_list, csrf_of
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.users import add_user
 from mailer.web import create_app
+from tests.support.paths import ROOT
+from tests.support.peers import chromium, free_port
+from tests.support.web import PASSWORD, SAMPLE, add_list, csrf_of
 
 
 @pytest.fixture
@@ -63,3 +70,34 @@ def own_issues(settings: Settings, tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "issues" / SAMPLE, root / SAMPLE)
     settings.paths.issues_dir = str(root)
     return root
+
+
+@pytest.fixture
+def live(settings: Settings, web_db: Database) -> Iterator[tuple[str, Settings, Database]]:
+    """The web app on a real uvicorn server in a thread, on a free loopback port."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings.site.base_url = base  # links in the delivered messages point here
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, web_db), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield base, settings, web_db
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium, one per test (skips without it, fails in CI)."""
+    with chromium() as instance:
+        yield instance

@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
-from webkit import ROOT, SAMPLE, add_subscriber, send_sample
 
 from mailer.config import Settings
 from mailer.db import Database
+from tests.support.web import SAMPLE, add_subscriber, send_sample
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -143,18 +143,12 @@ def test_unknown_issue_names_are_not_cached(client: TestClient) -> None:
 def test_webhook_passes_a_signed_notification_through(
     client: TestClient, app_db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sys
-
     from sqlalchemy import select
 
     from mailer.db.models import Event
     from mailer.events import sns
+    from tests.support.events import CERT_PEM, TOPIC, headers_for, notification
 
-    sys.path.insert(0, str(ROOT / "tests" / "events"))
-    try:
-        from snskit import CERT_PEM, TOPIC, headers_for, notification
-    finally:
-        sys.path.remove(str(ROOT / "tests" / "events"))
     # The certificate comes from the test's own SNS key, not from the network.
     monkeypatch.setattr(sns, "_default_cache", sns.CertificateCache(fetcher=lambda url: CERT_PEM))
     settings.events.topic_arns = [TOPIC]

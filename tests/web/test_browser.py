@@ -11,12 +11,8 @@ Screenshots go to test-artifacts/web/.
 from __future__ import annotations
 
 import email
-import os
 import re
 import shutil
-import threading
-import time
-from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,72 +20,16 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from webkit import PASSWORD, ROOT, SAMPLE, add_list, add_subscriber, need, status_of
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.users import add_user
-from mailer.web import create_app
-from tests.support.aws import free_port
+from tests.support.paths import ROOT
+from tests.support.web import PASSWORD, SAMPLE, add_list, add_subscriber, shot, status_of
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = ROOT / "test-artifacts" / "web"
 READERS = ["ada@example.org", "grace@example.org", "linus@example.org"]
 
 pytestmark = pytest.mark.chromium
-
-
-@pytest.fixture
-def live(settings: Settings, web_db: Database) -> Iterator[tuple[str, Settings, Database]]:
-    """The web app on a real uvicorn server in a thread, on a free loopback port."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings.site.base_url = base  # links in the delivered messages point here
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, web_db), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield base, settings, web_db
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _messages(settings: Settings) -> list[EmailMessage]:
@@ -120,12 +60,12 @@ def test_editor_to_subscriber_round_trip(
     # 1. Log in (the admin page sends us to the login form and back).
     page.goto(f"{base}/admin/issues")
     assert "/login" in page.url
-    _shot(page, "01-login")
+    shot(page, "01-login")
     page.fill("input[name=username]", "editor")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/admin/issues")
-    _shot(page, "02-issues")
+    shot(page, "02-issues")
 
     # 2. Preview the English sample; the mobile frame is 375 px and does not overflow.
     page.click(f"a[href='/admin/issues/{SAMPLE}']")
@@ -143,10 +83,10 @@ def test_editor_to_subscriber_round_trip(
     )
     assert widths[0] <= widths[1] == 375, f"mobile preview overflows: {widths}"
     assert "AI to everything in China" in page.inner_text(".inbox-row")
-    _shot(page, "03-preview")
+    shot(page, "03-preview")
     page.click("text=Dark mode")
     page.locator("#frame-desktop").wait_for()
-    _shot(page, "04-preview-dark")
+    shot(page, "04-preview-dark")
     page.click("text=Plain text")
     assert (
         "Read more" in page.inner_text("#text-part")
@@ -162,7 +102,7 @@ def test_editor_to_subscriber_round_trip(
     page.click("#schedule-form button[value=later]")
     page.wait_for_url(re.compile(r".*/admin/sends/\d+$"))
     assert "scheduled" in page.inner_text(".pagehead")
-    _shot(page, "05-scheduled")
+    shot(page, "05-scheduled")
     page.on("dialog", lambda d: d.accept())
     page.click("button[value=cancel], form[action$='/cancel'] button")
     assert "cancelled" in page.inner_text(".pagehead")
@@ -193,10 +133,10 @@ def test_editor_to_subscriber_round_trip(
     assert link, text
     reader = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
     reader.goto(link.group(0))
-    _shot(reader, "06-unsubscribe")
+    shot(reader, "06-unsubscribe")
     reader.click("#unsubscribe")
     reader.wait_for_selector("text=You are unsubscribed")
-    _shot(reader, "07-unsubscribed")
+    shot(reader, "07-unsubscribed")
     assert status_of(db, READERS[0], "team") == "unsubscribed"
 
     # 7. Reader two's mailbox provider uses the List-Unsubscribe header (RFC 8058).
@@ -218,27 +158,27 @@ def test_editor_to_subscriber_round_trip(
     page.goto(base + send_path)
     figure = page.locator("[data-figure=unsubscribed] .value")
     assert figure.inner_text().strip() == "2"
-    _shot(page, "08-report")
+    shot(page, "08-report")
     page.click("[data-figure=unsubscribed]")
     listed = page.inner_text("table.recipients")
     assert READERS[0] in listed and READERS[1] in listed and READERS[2] not in listed
-    _shot(page, "09-recipients")
+    shot(page, "09-recipients")
 
     # 9. The other pages look right too (screenshots for a human eye).
     page.goto(f"{base}/admin/sends")
     assert "done" in page.inner_text("table.data")
-    _shot(page, "11-sends")
+    shot(page, "11-sends")
     page.goto(f"{base}/admin/lists")
     assert "Team Briefing" in page.inner_text("table.data")
-    _shot(page, "12-lists")
+    shot(page, "12-lists")
     page.goto(f"{base}/admin/subscribers/show?email={READERS[0]}")
     assert "unsubscribed" in page.inner_text("main")
-    _shot(page, "13-subscriber")
+    shot(page, "13-subscriber")
     reader.goto(f"{base}/subscribe/team")
-    _shot(reader, "14-subscribe-form")
+    shot(reader, "14-subscribe-form")
     reader.goto(f"{base}/issues/{SAMPLE}/")
     assert "AI to everything in China" in reader.inner_text("body")
-    _shot(reader, "15-archive-issue")
+    shot(reader, "15-archive-issue")
     assert not errors, errors  # no CSP violation or script error on any page
     context.close()
 
@@ -272,4 +212,4 @@ def test_preview_reloads_when_the_issue_changes(
     assert frame is not None
     frame.wait_for_load_state()
     assert "Edited on disk" in frame.inner_text("body")
-    _shot(page, "10-preview-reloaded")
+    shot(page, "10-preview-reloaded")

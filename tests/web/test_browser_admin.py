@@ -13,14 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import ARTIFACTS, browser, live  # noqa: F401  (fixtures)
-from webkit import PASSWORD, SAMPLE, add_list, add_subscriber, send_sample, status_of
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.users import add_user
 from mailer.lists import people
+from tests.support.web import (
+    PASSWORD,
+    SAMPLE,
+    add_list,
+    add_subscriber,
+    send_sample,
+    shot,
+    status_of,
+)
 
 pytestmark = pytest.mark.chromium
 
@@ -56,8 +63,8 @@ def _layout(page: Any) -> dict[str, Any]:
 
 
 def test_every_admin_page_fits_a_phone_and_a_desktop(
-    live: tuple[str, Settings, Database],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live: tuple[str, Settings, Database],
+    browser: Any,
 ) -> None:
     base, settings, db = live
     add_list(db, "news")
@@ -90,8 +97,7 @@ def test_every_admin_page_fits_a_phone_and_a_desktop(
             response = page.goto(base + path)
             assert response is not None and response.status == 200, (name, width)
             page.wait_for_load_state("load")
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"admin-{name}-{width}.png"), full_page=True)
+            shot(page, f"admin-{name}-{width}")
             got = _layout(page)
             assert got["scroll"] <= got["vw"], (
                 f"{name} scrolls sideways at {width} px: {got['scroll']}"
@@ -108,7 +114,7 @@ def test_every_admin_page_fits_a_phone_and_a_desktop(
         page.goto(f"{base}/admin/subscribers/show?email={person}")
         page.click("text=Forget this person")
         page.wait_for_selector("h1:has-text('Forget')")
-        page.screenshot(path=str(ARTIFACTS / f"admin-confirm-{width}.png"), full_page=True)
+        shot(page, f"admin-confirm-{width}")
         got = _layout(page)
         assert got["scroll"] <= got["vw"]
         context.close()
@@ -116,8 +122,8 @@ def test_every_admin_page_fits_a_phone_and_a_desktop(
 
 
 def test_operator_imports_finds_and_forgets(
-    live: tuple[str, Settings, Database],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live: tuple[str, Settings, Database],
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     base, _, db = live
@@ -144,7 +150,7 @@ def test_operator_imports_finds_and_forgets(
     page.set_input_files("input[type=file]", str(upload))
     page.click("text=Upload and check")
     page.wait_for_selector(".dry-run")
-    page.screenshot(path=str(ARTIFACTS / "import-01-dry-run.png"), full_page=True)
+    shot(page, "import-01-dry-run")
     assert page.inner_text("[data-figure=added] .value") == "3"
     assert page.inner_text("[data-figure=rejected] .value") == "2"
     lines = page.locator("table.rejects td[data-label=Line]").all_inner_texts()
@@ -155,7 +161,7 @@ def test_operator_imports_finds_and_forgets(
 
     page.click("text=Import 3 new into news")
     page.wait_for_url(f"{base}/admin/lists/news")
-    page.screenshot(path=str(ARTIFACTS / "import-02-imported.png"), full_page=True)
+    shot(page, "import-02-imported")
     assert "Imported members.csv" in page.inner_text(".flash")
     assert page.inner_text("[data-figure=active] .value") == "3"
     assert status_of(db, "leo@example.org") == "active"
@@ -170,11 +176,11 @@ def test_operator_imports_finds_and_forgets(
     assert "team = blue" in page.input_value("textarea[name=attributes]")
     page.click("text=Forget this person")
     page.wait_for_selector("h1:has-text('Forget leo@example.org?')")
-    page.screenshot(path=str(ARTIFACTS / "import-03-confirm-forget.png"), full_page=True)
+    shot(page, "import-03-confirm-forget")
     page.click("button:has-text('Forget this person')")
     page.wait_for_url(f"{base}/admin/subscribers")
     assert "leo@example.org is forgotten" in page.inner_text(".flash")
-    page.screenshot(path=str(ARTIFACTS / "import-04-forgotten.png"), full_page=True)
+    shot(page, "import-04-forgotten")
     assert status_of(db, "leo@example.org") is None
     with db.session() as s:
         supp = store.get_suppression(s, "leo@example.org")

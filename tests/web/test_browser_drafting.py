@@ -12,22 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import ARTIFACTS, browser, live  # noqa: F401  (fixtures)
-from webkit import PASSWORD, ROOT, add_list
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.users import add_user
+from tests.support.draft import seed
+from tests.support.web import PASSWORD, add_list, shot
 
 pytestmark = pytest.mark.chromium
-SEED_000 = next((ROOT / "tests/draft/seeds").glob("000_*.txt"))
+SEED_000 = seed(0)
 OLD = "Large models to act as traffic lights in the sky for China's drones"
 NEW = "Large models will direct the drones over China's cities"
-
-
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _preview_text(page: Any) -> str:
@@ -37,8 +32,8 @@ def _preview_text(page: Any) -> str:
 
 
 def test_paste_create_edit_preview_and_send_a_test(
-    live: tuple[str, Settings, Database],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live: tuple[str, Settings, Database],
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     base, settings, db = live
@@ -66,7 +61,7 @@ def test_paste_create_edit_preview_and_send_a_test(
         assert label in report
     assert f"feature: {OLD}" in report
     assert not any((tmp_path / "issues").iterdir())
-    _shot(page, "21-new-issue-recognised")
+    shot(page, "21-new-issue-recognised")
 
     # 2. Create it: the editor opens on issue.toml with line numbers beside the text.
     page.fill("input[name=slug]", "ai2x-browser")
@@ -77,7 +72,7 @@ def test_paste_create_edit_preview_and_send_a_test(
     gutter = page.inner_text("#gutter").split()
     assert gutter[0] == "1" and int(gutter[-1]) == lines
     assert OLD in _preview_text(page)
-    _shot(page, "22-editor")
+    shot(page, "22-editor")
 
     # 3. An invalid save is refused with file, line and field; nothing changes on disk.
     toml = tmp_path / "issues/ai2x-browser/issue.toml"
@@ -89,7 +84,7 @@ def test_paste_create_edit_preview_and_send_a_test(
     assert found, problems
     assert text.splitlines()[int(found.group(1)) - 1].startswith("headline = ")
     assert toml.read_bytes() == before
-    _shot(page, "23-editor-refused")
+    shot(page, "23-editor-refused")
     # The refusal is a 422 page, which Chromium logs as a failed load: expected here.
     errors[:] = [e for e in errors if "status of 422" not in e]
 
@@ -99,7 +94,7 @@ def test_paste_create_edit_preview_and_send_a_test(
     page.wait_for_selector("text=Saved issue.toml.")
     preview = _preview_text(page)
     assert NEW in preview and OLD not in preview
-    _shot(page, "24-editor-saved")
+    shot(page, "24-editor-saved")
 
     # 5. Send a test from the preview page; the copy carries the new headline.
     page.click("text=Preview, test and send")
@@ -114,5 +109,5 @@ def test_paste_create_edit_preview_and_send_a_test(
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Large models will direct the drones over China" in html
     assert "[TEST]" in str(message["Subject"])
-    _shot(page, "25-test-sent")
+    shot(page, "25-test-sent")
     assert not errors, errors

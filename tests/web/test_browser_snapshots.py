@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from test_browser import _shot, browser, live  # noqa: F401  (fixtures shared with that module)
-from webkit import PASSWORD, SAMPLE, add_list, add_subscriber
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.models import Recipient
 from mailer.db.users import add_user
+from tests.support.paths import ROOT
+from tests.support.web import PASSWORD, SAMPLE, add_list, add_subscriber, shot
 
 pytestmark = pytest.mark.chromium
 TITLE = "AI to everything in China"
@@ -31,7 +31,7 @@ STORY = "large-models-to-act-as-traffic-lights-in"
 
 def _own_copy(settings: Settings, tmp_path: Path) -> Path:
     root = tmp_path / "issues"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "issues" / SAMPLE, root / SAMPLE)
+    shutil.copytree(ROOT / "issues" / SAMPLE, root / SAMPLE)
     settings.paths.issues_dir = str(root)
     return root / SAMPLE
 
@@ -43,8 +43,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 def test_archive_shows_the_sent_version_after_edits_and_breakage(
-    live: tuple[str, Settings, Database],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live: tuple[str, Settings, Database],
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     from mailer.compose.snapshot import freeze_issue
@@ -69,22 +69,20 @@ def test_archive_shows_the_sent_version_after_edits_and_breakage(
     body = page.inner_text("body")
     assert TITLE in body and "Edited after the send" not in body
     assert str(folder) not in page.content()
-    _shot(page, "21-archive-after-edit-and-breakage")
+    shot(page, "21-archive-after-edit-and-breakage")
     story = page.get_attribute(f"a[href$='/issues/{SAMPLE}/{STORY}/']", "href")
     assert story == f"{base}/issues/{SAMPLE}/{STORY}/"  # "Read more" in the archived page
     r = page.goto(story)
     assert r is not None and r.status == 200
     assert "traffic lights" in page.inner_text("body").lower()
     assert "stop signs" not in page.inner_text("body").lower()
-    _shot(page, "22-archive-story-after-edit")
+    shot(page, "22-archive-story-after-edit")
 
 
 def test_every_link_of_a_test_copy_opens(
-    live: tuple[str, Settings, Database],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live: tuple[str, Settings, Database],
+    browser: Any,
 ) -> None:
-    from test_browser import ROOT
-
     from mailer.compose import compose_issue
     from mailer.content import load_issue
     from mailer.deliver.sends import send_test
@@ -106,12 +104,12 @@ def test_every_link_of_a_test_copy_opens(
         assert r is not None and r.status == 200, f"{url}: {r.status if r else 'no answer'}"
     page.goto(next(u for u in own if u.endswith(f"/{STORY}/")))
     assert page.locator("[data-draft]").count() == 1
-    _shot(page, "23-test-copy-read-more-draft")
+    shot(page, "23-test-copy-read-more-draft")
 
 
 def test_short_send_chart_never_shows_delivered_above_sent(
-    live: tuple[str, Settings, Database],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live: tuple[str, Settings, Database],
+    browser: Any,
 ) -> None:
     from mailer.db import outbox
     from mailer.db.subscribers import get_list
@@ -159,12 +157,12 @@ def test_short_send_chart_never_shows_delivered_above_sent(
     assert len(boxes) >= 2
     for (_, right), (left, _) in itertools.pairwise(boxes):
         assert right < left, f"axis labels overlap: {boxes}"
-    _shot(page, "24-short-send-chart")
+    shot(page, "24-short-send-chart")
 
 
 def test_scheduled_send_page_shows_the_change_and_refreezes(
-    live: tuple[str, Settings, Database],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live: tuple[str, Settings, Database],
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     from mailer.compose.snapshot import freeze_issue
@@ -190,10 +188,10 @@ def test_scheduled_send_page_shows_the_change_and_refreezes(
     notice = page.inner_text("[data-changed]")
     assert "changed since this send was frozen" in notice and "Edited: AI to" in notice
     assert "Will reach 1 subscriber" in page.inner_text("main")
-    _shot(page, "25-scheduled-send-changed")
+    shot(page, "25-scheduled-send-changed")
     page.on("dialog", lambda d: d.accept())
     page.click("form[action$='/refreeze'] button")
     page.wait_for_url(f"{base}/admin/sends/{send.id}")
     assert page.locator("[data-changed]").count() == 0
     assert page.inner_text("h1").startswith("Edited: AI to")
-    _shot(page, "26-scheduled-send-refrozen")
+    shot(page, "26-scheduled-send-refrozen")

@@ -8,76 +8,36 @@ go to test-artifacts/web/.
 from __future__ import annotations
 
 import email
-import os
 import re
 import shutil
-import threading
-import time
-from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from webkit import ROOT, need, status_of
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.deliver.worker import Worker
 from mailer.lists.files import sync_lists
-from mailer.web import create_app
-from tests.support.aws import free_port
+from tests.support.paths import ROOT
+from tests.support.web import shot, status_of
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update"]  # fmt: skip
-ARTIFACTS = ROOT / "test-artifacts" / "web"
 READER = "mei.chen@example.org"
 
 pytestmark = pytest.mark.chromium
 
 
 @pytest.fixture
-def live(settings: Settings, web_db: Database) -> Iterator[tuple[str, Settings, Database]]:
-    """The web app on a real uvicorn server, with the shipped sample lists synced."""
+def site(live: tuple[str, Settings, Database]) -> tuple[str, Settings, Database]:
+    """``live``, with the shipped sample lists synced (``china-ai2x`` has a welcome folder)."""
+    _, settings, db = live
     lists = settings.path(settings.paths.lists_dir)
     shutil.rmtree(lists)
     shutil.copytree(ROOT / "lists", lists)
-    sync_lists(web_db, settings)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings.site.base_url = base
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, web_db), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield base, settings, web_db
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    need(os.path.exists(CHROMIUM), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    sync_lists(db, settings)
+    return live
 
 
 def outbox(settings: Settings) -> list[tuple[Path, EmailMessage]]:
@@ -97,11 +57,10 @@ def part(msg: EmailMessage, kind: str) -> str:
 
 
 def test_new_subscriber_confirms_and_gets_the_welcome_mail(
-    live: tuple[str, Settings, Database], browser: Any, tmp_path: Path
+    site: tuple[str, Settings, Database], browser: Any, tmp_path: Path
 ) -> None:
-    base, settings, db = live
+    base, settings, db = site
     page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     # 1. Sign up on the public form, on a phone.
     page.goto(f"{base}/subscribe/china-ai2x")
@@ -123,7 +82,7 @@ def test_new_subscriber_confirms_and_gets_the_welcome_mail(
     page.get_by_role("button").click()
     page.wait_for_load_state()
     assert status_of(db, READER, "china-ai2x") == "active"
-    page.screenshot(path=str(ARTIFACTS / "welcome-confirmed-390.png"), full_page=True)
+    shot(page, "welcome-confirmed-390")
 
     # 4. The worker delivers the welcome mail to the outbox.
     Worker(settings, db).run(once=True)
@@ -145,7 +104,7 @@ def test_new_subscriber_confirms_and_gets_the_welcome_mail(
     assert mail.locator("h1").first.inner_text() == "Welcome aboard"
     width = mail.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1]
-    mail.screenshot(path=str(ARTIFACTS / "welcome-mail-375.png"), full_page=True)
+    shot(mail, "welcome-mail-375")
 
     # 6. Confirming again (a second click on the old link) welcomes nobody twice.
     page.goto(confirm_url)

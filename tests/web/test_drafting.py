@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from webkit import ROOT, csrf_of
 
 from mailer.config import Settings
 from mailer.content import folder as files
 from mailer.db import Database
+from tests.support.draft import INPUTS, seed
+from tests.support.paths import ROOT
+from tests.support.web import csrf_of
 
-SEED_000 = next((ROOT / "tests/draft/seeds").glob("000_*.txt"))
+SEED_000 = seed(0)
 SAMPLE = "china-tech-2025-01-27"
 
 
@@ -76,7 +78,7 @@ def test_new_issue_from_an_uploaded_web_page(
     editor: TestClient, issues: Path, db: Database
 ) -> None:
     csrf = csrf_of(editor.get("/admin/new").text)
-    page = (ROOT / "tests/draft/inputs/article_page.html").read_bytes()
+    page = (INPUTS / "article_page.html").read_bytes()
     r = editor.post(
         "/admin/new",
         data={
@@ -97,7 +99,7 @@ def test_new_issue_from_an_uploaded_web_page(
 
 def test_pasted_html_is_read_as_a_web_page(editor: TestClient, issues: Path) -> None:
     csrf = csrf_of(editor.get("/admin/new").text)
-    page = (ROOT / "tests/draft/inputs/article_page.html").read_text(encoding="utf-8")
+    page = (INPUTS / "article_page.html").read_text(encoding="utf-8")
     r = editor.post("/admin/new", data={"csrf_token": csrf, "action": "preview", "text": page})
     assert r.status_code == 200
     shown = html.unescape(r.text)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from webkit import ROOT, admin_csrf
 
 from mailer.config import Settings
 from mailer.db import Database
+from tests.support.paths import ROOT
+from tests.support.web import admin_csrf
 
 SAMPLE = "ai2x-briefing-2026-01-12"
 

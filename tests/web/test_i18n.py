@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 from starlette.testclient import TestClient
-from webkit import add_list, add_subscriber, csrf_of
 
 from mailer import links
 from mailer.config import Settings
@@ -16,8 +13,10 @@ from mailer.db import subscribers as store
 from mailer.lists.addresses import email_hash
 from mailer.web import create_app
 from mailer.web.i18n import catalog_path
+from tests.support.paths import ROOT
+from tests.support.web import add_list, add_subscriber, csrf_of
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "mailer" / "web" / "templates" / "public"
+TEMPLATES = ROOT / "mailer" / "web" / "templates" / "public"
 
 
 def _msgids() -> set[str]:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select, text
 from starlette.testclient import TestClient
-from webkit import add_list, add_subscriber, csrf_of, status_of
 
 from mailer import links
 from mailer.clock import utcnow
@@ -24,8 +23,9 @@ from mailer.deliver.worker import Worker
 from mailer.lists.addresses import email_hash
 from mailer.status import RecipientStatus, SendStatus
 from mailer.web import create_app
-from tests.support.aws import free_port
+from tests.support.peers import free_port
 from tests.support.rows import mailing_list
+from tests.support.web import add_list, add_subscriber, csrf_of, status_of
 
 
 def _outbox(settings: Settings, db: Database) -> list[Path]:

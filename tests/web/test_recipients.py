@@ -9,12 +9,12 @@ from datetime import datetime
 
 import pytest
 from starlette.testclient import TestClient
-from webkit import SAMPLE, add_list, add_subscriber, admin_csrf, send_sample
 
 from mailer.clock import local_time
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.web import report
+from tests.support.web import SAMPLE, add_list, add_subscriber, admin_csrf, send_sample
 
 READERS = [f"r{i}@example.org" for i in range(5)]
 

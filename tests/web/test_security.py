@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 from starlette.testclient import TestClient
-from webkit import PASSWORD, add_list, csrf_of
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.users import add_user, hash_password
 from mailer.web import create_app
 from mailer.web.security import RateLimiter, safe_next
+from tests.support.web import PASSWORD, add_list, csrf_of
 
 ADMIN_PAGES = [
     "/admin/",

@@ -8,7 +8,6 @@ from base64 import b64encode
 from itsdangerous import TimestampSigner
 from pydantic import SecretStr
 from starlette.testclient import TestClient
-from webkit import PASSWORD, csrf_of
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -17,6 +16,7 @@ from mailer.keys import site_key
 from mailer.web import create_app
 from mailer.web.app import SESSION_COOKIE
 from mailer.web.security import LoginBackoff
+from tests.support.web import PASSWORD, csrf_of
 
 
 def _forged_cookie(settings: Settings, data: dict[str, str]) -> str:

@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from starlette.testclient import TestClient
-from webkit import SAMPLE, add_list, add_subscriber, admin_csrf
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.models import Recipient
 from mailer.deliver.worker import Worker
+from tests.support.web import SAMPLE, add_list, add_subscriber, admin_csrf
 
 STORY = "large-models-to-act-as-traffic-lights-in"
 TITLE = "AI to everything in China"

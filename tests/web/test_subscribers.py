@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from webkit import add_list, add_subscriber, admin_csrf, status_of
 
 from mailer.config import Settings
 from mailer.db import Database
@@ -18,6 +17,7 @@ from mailer.deliver.worker import Worker
 from mailer.lists import people
 from mailer.status import SubscriptionStatus, SuppressionReason
 from mailer.web import subscribers as pages
+from tests.support.web import add_list, add_subscriber, admin_csrf, status_of
 
 ROW = re.compile(r'<tr data-subscriber="(\d+)">\s*<td data-label="Address"><a [^>]*>([^<]+)</a>')
 

@@ -7,13 +7,13 @@ import re
 
 import pytest
 from starlette.testclient import TestClient
-from webkit import add_subscriber, admin_csrf, status_of
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.lists import people
 from mailer.web.members import uploads_dir
+from tests.support.web import add_subscriber, admin_csrf, status_of
 
 GOOD_AND_BAD = (
     "email,name,city\n"

@@ -8,12 +8,12 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
-from webkit import admin_csrf
 
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import QueuedMail
+from tests.support.web import admin_csrf
 
 PAGE = "/admin/lists/news/welcome"
 

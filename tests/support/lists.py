@@ -1,4 +1,4 @@
-"""Constants and helpers shared by the lists tests (a unique module name: no package)."""
+"""The lists tests' kit: two list files (weekly, double opt-in; daily, single) and CSV files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers for delivery tests: a recording SMTP handler, lists with subscribers."""
+"""The delivery tests' kit: a recording SMTP handler, a scripted SES, lists, a frozen issue."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert
@@ -16,8 +17,15 @@ from mailer.db import Database
 from mailer.db.models import Subscriber, Subscription
 from mailer.lists.addresses import email_hash
 from mailer.status import SubscriptionStatus
-from tests.support.aws import free_port as free_port  # the delivery tests import it from here
 from tests.support.rows import mailing_list
+
+# A small frozen issue, for tests that send without composing.
+ISSUE = SimpleNamespace(
+    slug="fault-issue",
+    subject="Crash-safe news",
+    html="<p>Hi %%subscriber.name%%</p><a href='%%unsubscribe_url%%'>unsubscribe</a>",
+    text="Hi %%subscriber.name%%\nUnsubscribe: %%unsubscribe_url%%\n",
+)
 
 
 @dataclass

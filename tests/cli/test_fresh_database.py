@@ -13,8 +13,8 @@ import pytest
 
 from mailer.cli import cli
 from mailer.db import Database, head_revision
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MAILER = str(Path(sys.executable).parent / "mailer")
 FRESH = "Error: the database has no tables yet: run mailer db upgrade"
 

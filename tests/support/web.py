@@ -1,25 +1,18 @@
-"""Helpers for the web tests (a uniquely named module: test folders have no packages)."""
+"""The web tests' kit: lists, subscribers and sends made directly, CSRF tokens, screenshots."""
 
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.status import SubscriptionStatus
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.conftest import need  # noqa: E402
-
-__all__ = ["need"]
+from tests.support.paths import ARTIFACTS, ROOT
 
 PASSWORD = "correct horse battery"
+SAMPLE = "ai2x-briefing-2026-01-12"
+SHOTS = ARTIFACTS / "web"  # the browser tests' screenshots
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -72,9 +65,6 @@ def admin_csrf(client: Any, path: str = "/admin/subscribers") -> str:
     return csrf_of(client.get(path).text)
 
 
-SAMPLE = "ai2x-briefing-2026-01-12"
-
-
 def send_sample(settings: Any, db: Database, list_slug: str = "news") -> int:
     """Send the English sample to ``list_slug`` now, through the worker; return the send id."""
     from mailer.compose import compose_issue
@@ -86,3 +76,26 @@ def send_sample(settings: Any, db: Database, list_slug: str = "news") -> int:
     send = create_send(settings, db, compose_issue(issue, settings), list_slug)
     Worker(settings, db).run(once=True)
     return int(send.id)
+
+
+def schedule_sample(editor: Any, list_slug: str = "news") -> int:
+    """Schedule the English sample to ``list_slug`` for 2099 through the web form; its send id."""
+    token = admin_csrf(editor, f"/admin/issues/{SAMPLE}")
+    r = editor.post(
+        f"/admin/issues/{SAMPLE}/schedule",
+        data={
+            "list": list_slug,
+            "date": "2099-01-01",
+            "time": "09:30",
+            "timezone": "UTC",
+            "when": "later",
+            "csrf_token": token,
+        },
+    )
+    return int(r.headers["location"].rsplit("/", 1)[1])
+
+
+def shot(page: Any, name: str) -> None:
+    """Save a full-page screenshot of ``page`` as ``test-artifacts/web/<name>.png``."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -1,4 +1,4 @@
-"""Build sends whose outcome is known row by row, to check reports against."""
+"""The reports tests' kit: sends whose outcome is known row by row, to check reports against."""
 
 from __future__ import annotations
 

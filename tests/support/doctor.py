@@ -1,4 +1,4 @@
-"""A real DNS server on loopback (dnslib), serving a zone the test writes."""
+"""The doctor tests' kit: a real DNS server on loopback (dnslib), serving a zone the test writes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dnslib import RCODE
 from dnslib.server import BaseResolver, DNSServer
 from dnslib.zoneresolver import ZoneResolver
 
-from tests.support.aws import free_port
+from tests.support.peers import free_port
 
 ZONE = """
 good.example.           300 IN TXT "v=spf1 include:_spf.good.example -all"

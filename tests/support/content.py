@@ -1,4 +1,4 @@
-"""Helpers of the content tests (a uniquely named module: test folders have no packages)."""
+"""The content tests' kit: a minimal valid issue.toml, and the type of ``write_issue``."""
 
 from __future__ import annotations
 

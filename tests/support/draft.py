@@ -1,4 +1,4 @@
-"""Helpers for the draft tests (a uniquely named module: test folders have no packages)."""
+"""The draft tests' kit: the seed texts and raw inputs kept in tests/draft/, drafted."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 
 from mailer.config import Settings
 from mailer.draft import Draft, draft, read
+from tests.support.paths import TESTS
 
-HERE = Path(__file__).resolve().parent
-SEEDS = HERE / "seeds"
-INPUTS = HERE / "inputs"
+SEEDS = TESTS / "draft" / "seeds"
+INPUTS = TESTS / "draft" / "inputs"
 
 
 def seed(number: int) -> Path:
+    """The seed text numbered ``number`` (``seeds/000_*.txt`` …)."""
     return next(SEEDS.glob(f"{number:03d}_*.txt"))
 
 
@@ -26,8 +27,10 @@ def draft_text(text: str, settings: Settings, name: str = "pasted.txt", **option
 
 
 def draft_file(path: Path, settings: Settings, **options: Any) -> Draft:
+    """Draft one file, read the way ``mailer draft`` reads it."""
     return draft([read(str(path))], settings, **options)
 
 
 def load_toml(folder: Path) -> dict[str, Any]:
+    """The ``issue.toml`` of a drafted issue folder, parsed."""
     return tomllib.loads((folder / "issue.toml").read_text(encoding="utf-8"))

@@ -1,0 +1,1 @@
+"""mailer's test suite; tests/README.md explains the layout."""

@@ -1,0 +1,1 @@
+"""The `mailer` command as a whole (mailer/cli/): help, the command map, a fresh database."""
