@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from secrets import token_hex
+from typing import Protocol
 
 from mailer import links
 from mailer.clock import utcnow
@@ -42,7 +43,22 @@ from mailer.status import SendStatus
 ProgressCallback = Callable[[int, dict[str, int], int], None]  # send id, counts, total
 
 
-def list_id_header(settings: Settings, mailing_list: MailingList) -> str:
+class SenderList(Protocol):
+    """What a message template needs of its list: a ``MailingList`` row or a ``ListSender``."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def from_name(self) -> str: ...
+    @property
+    def from_email(self) -> str: ...
+    @property
+    def reply_to(self) -> str: ...
+
+
+def list_id_header(settings: Settings, mailing_list: SenderList) -> str:
     """RFC 2919 List-Id: ``"Name" <slug.host>``."""
     host = settings.site.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     ident = f"<{mailing_list.slug}.{host or 'localhost'}>"
@@ -55,7 +71,7 @@ def list_id_header(settings: Settings, mailing_list: MailingList) -> str:
 
 def template_for(
     settings: Settings,
-    mailing_list: MailingList,
+    mailing_list: SenderList,
     *,
     issue_slug: str,
     subject: str,

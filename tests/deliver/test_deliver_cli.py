@@ -68,7 +68,7 @@ def test_test_copies_are_marked_and_recorded_nowhere(
     assert all(m["Subject"].startswith("[TEST] ") for m in messages)
     assert "no sends yet" in mailer_cli("sends").output
     bad = mailer_cli("send", ISSUE, "--list", "weekly", "--test-to", "not-an-address")
-    assert bad.exit_code == 1 and "is not an email address" in bad.output
+    assert bad.exit_code == 1 and "is not a valid email address" in bad.output
 
 
 def test_schedule_in_a_timezone(mailer_cli, settings: Settings, db: Database) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mailer import reports
+from mailer.config import GuardrailSettings
 from mailer.db import Database
 from mailer.db.models import Event
 from mailer.events.engagement import machine_agent, machine_open, send_engagement
@@ -49,7 +50,11 @@ def test_clicks_per_story_and_link_set_machines_apart(db: Database) -> None:
 def test_a_wider_scanner_rule_changes_the_verdict(db: Database) -> None:
     story = engaged_send(db)
     # Demanding four distinct links in the window: the gateway's three clicks look human.
-    eng = send_engagement(db, story.send_id, scanner_seconds=60, scanner_links=4)
+    eng = send_engagement(
+        db,
+        story.send_id,
+        GuardrailSettings.model_validate({"scanner_seconds": 60, "scanner_links": 4}),
+    )
     links = {link.url: link for link in eng.links}
     assert (links[OTHER].clicks, links[OTHER].machine_clicks) == (1, 0)
 
