@@ -20,6 +20,7 @@ from rich.table import Table
 from mailer.cli import AppContext, pass_app
 from mailer.clock import local_time
 from mailer.deliver import freeze, overview, queue, sends
+from mailer.deliver.engine import SenderList
 from mailer.deliver.guardrails import tripped
 from mailer.deliver.worker import Worker, WorkerBusy
 from mailer.errors import MailerError
@@ -119,7 +120,7 @@ def _summary(counts: dict[str, int]) -> str:
     return ", ".join(f"{counts[s]:,} {s}" for s in RS.ALL if counts[s]) or "no recipients"
 
 
-def _deliver_now(app: AppContext, send_id: int) -> None:
+def _deliver_now(app: AppContext, send_id: int, send_list: SenderList | None = None) -> None:
     console = Console()
     stop = threading.Event()
     bar = _Bar(console) if console.is_terminal else None
@@ -128,9 +129,9 @@ def _deliver_now(app: AppContext, send_id: int) -> None:
         with _stop_on_signals(stop):
             if bar is not None:
                 with bar.progress:
-                    worker.run(only_send=send_id, on_progress=bar.update)
+                    worker.run(only_send=send_id, on_progress=bar.update, send_list=send_list)
             else:
-                worker.run(only_send=send_id)
+                worker.run(only_send=send_id, send_list=send_list)
     except WorkerBusy:
         click.echo(f"a worker is running: it will deliver send #{send_id}")
         return
@@ -186,7 +187,7 @@ def send_cmd(
         )
         return
     click.echo(f"send #{send_id}: {composed.slug!r} to list {list_slug!r}")
-    _deliver_now(app, send_id)
+    _deliver_now(app, send_id, created.frozen.sender)
 
 
 commands.append(send_cmd)

@@ -25,7 +25,7 @@ from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import MailingList, Send
+from mailer.db.models import Send
 from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, mailto_unsubscribe
 from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports.base import (
@@ -46,6 +46,8 @@ ProgressCallback = Callable[[int, dict[str, int], int], None]  # send id, counts
 class SenderList(Protocol):
     """What a message template needs of its list: a ``MailingList`` row or a ``ListSender``."""
 
+    @property
+    def id(self) -> int: ...
     @property
     def slug(self) -> str: ...
     @property
@@ -124,7 +126,7 @@ def personal(
 @dataclass
 class _SendContext:
     send: Send
-    mailing_list: MailingList
+    mailing_list: SenderList
     template: MessageTemplate
     tags: dict[str, str]
     links: RecipientLinks
@@ -156,6 +158,9 @@ class Engine:
             threads = max(threads, settings.smtp.connections)
         self._pool = ThreadPoolExecutor(threads, "deliver") if parallel and threads > 1 else None
         self._contexts: dict[int, _SendContext] = {}
+        # Lists by id that the caller has just read (``mailer send`` froze the
+        # send from its list a moment ago): not read again.
+        self.lists: dict[int, SenderList] = {}
         self._last_report = 0.0
         # Called between batches: the worker delivers queued confirmations
         # there, so a long send does not keep a subscriber waiting.
@@ -172,7 +177,7 @@ class Engine:
         if ctx is None:
             with self.database.session() as session:
                 send = store.get_send(session, send_id)
-                mailing_list = store.list_of(session, send)
+                mailing_list = self.lists.get(send.list_id) or store.list_of(session, send)
             ctx = _SendContext(
                 send,
                 mailing_list,
