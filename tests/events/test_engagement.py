@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -85,3 +86,22 @@ def test_report_rates_use_people_and_json_lists_links(db: Database, mailer_cli: 
     table = mailer_cli("report", str(story.send_id))
     assert "Clicks per story and link" in table.output
     assert "1. Autumn comes early" in table.output and "Opened by machines" in table.output
+
+
+def test_the_cli_report_uses_the_configured_scanner_rule(
+    db: Database, mailer_cli: Any, config_file: Path
+) -> None:
+    story = engaged_send(db)
+
+    def other_link() -> tuple[int, int]:
+        result = mailer_cli("report", str(story.send_id), "--format", "json")
+        assert result.exit_code == 0, result.output
+        link = next(x for x in json.loads(result.output)["links"] if x["url"] == OTHER)
+        return link["clicks"], link["machine_clicks"]
+
+    assert other_link() == (0, 1)  # three links in a minute: the gateway's
+    config_file.write_text(
+        "[guardrails]\nscanner_links = 4\n" + config_file.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    assert other_link() == (1, 0)  # four are needed now: its clicks look human
