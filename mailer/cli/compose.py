@@ -64,13 +64,9 @@ def check(app: AppContext, issue: str, list_slug: str | None) -> None:
     _echo_warnings(warnings)
     count = len(warnings)
     if list_slug is not None:
-        from mailer.compose.fit import ListFacts, list_warnings
-        from mailer.db.subscribers import get_list
+        from mailer.deliver.freeze import list_fit
 
-        with app.database.session() as session:
-            lst = get_list(session, list_slug)
-            facts = ListFacts(lst.slug, lst.name, lst.from_name, lst.language)
-        for line in list_warnings(loaded.language, loaded.newsletter.name, facts):
+        for line in list_fit(app.database, loaded, list_slug):
             click.echo(f"warning: {line}", err=True)
             count += 1
     more = f" ({count} warning{'s' if count != 1 else ''})" if count else ""

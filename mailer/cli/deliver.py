@@ -19,42 +19,17 @@ from rich.table import Table
 
 from mailer.cli import AppContext, pass_app
 from mailer.clock import local_time
-from mailer.db import mailqueue
-from mailer.db import outbox as store
-from mailer.db import web as web_store
-from mailer.db.subscribers import get_list
-from mailer.deliver import sends
+from mailer.deliver import freeze, overview, queue, sends
+from mailer.deliver.engine import SenderList
 from mailer.deliver.guardrails import tripped
-from mailer.deliver.mime import UnsafeHeader, check_header
 from mailer.deliver.worker import Worker, WorkerBusy
-from mailer.errors import ConflictError, MailerError, ValidationError
+from mailer.errors import MailerError
 from mailer.keys import site_keys
 from mailer.status import MailStatus, RecipientStatus, SendStatus
 
 commands: list[click.Command] = []
 RS = RecipientStatus
 DONE_STATES = (RS.SENT, RS.FAILED, RS.SKIPPED, RS.UNCERTAIN)
-
-
-def _freeze(app: AppContext, issue_ref: str, list_slug: str) -> tuple[Any, Any, list[str]]:
-    """Compose ISSUE for the list and snapshot its web version; with list-fit warnings."""
-    from mailer.compose.fit import ListFacts, list_warnings
-    from mailer.compose.snapshot import freeze_issue
-    from mailer.content import load_issue, resolve_issue_path
-
-    settings = app.settings
-    issue = load_issue(resolve_issue_path(issue_ref, settings), settings)
-    with app.database.session() as session:
-        lst = get_list(session, list_slug)
-        postal, from_name = lst.postal_address or None, lst.from_name
-        facts = ListFacts(lst.slug, lst.name, lst.from_name, lst.language)
-    composed, snapshot = freeze_issue(
-        issue, settings, postal_address=postal, from_name=from_name, list_slug=list_slug
-    )
-    if composed.errors:
-        details = "; ".join(r.message for r in composed.errors)
-        raise MailerError(f"issue {composed.slug!r} does not pass lint, not sending: {details}")
-    return composed, snapshot, list_warnings(issue.language, issue.newsletter.name, facts)
 
 
 def _warn(warnings: list[str]) -> None:
@@ -64,21 +39,6 @@ def _warn(warnings: list[str]) -> None:
 
 def _when(app: AppContext, value: Any) -> str:
     return local_time(value, app.settings.site.timezone, seconds=True)
-
-
-def _changes_since_freeze(app: AppContext, send: Any) -> tuple[list[str], str]:
-    """(what changed in the issue's files since ``send`` was frozen, a problem loading them)."""
-    from mailer.compose.snapshot import changes, manifest_of
-    from mailer.content import load_issue, resolve_issue_path
-
-    try:
-        issue = load_issue(resolve_issue_path(send.issue_slug, app.settings), app.settings)
-    except ValidationError as exc:
-        first = exc.problems[0] if exc.problems else exc.message
-        return [], f"the issue's files have problems now ({first})"
-    except MailerError:
-        return [], "the issue's folder is gone"
-    return changes(send.manifest, manifest_of(issue, app.settings)), ""
 
 
 @contextmanager
@@ -160,7 +120,7 @@ def _summary(counts: dict[str, int]) -> str:
     return ", ".join(f"{counts[s]:,} {s}" for s in RS.ALL if counts[s]) or "no recipients"
 
 
-def _deliver_now(app: AppContext, send_id: int) -> None:
+def _deliver_now(app: AppContext, send_id: int, send_list: SenderList | None = None) -> None:
     console = Console()
     stop = threading.Event()
     bar = _Bar(console) if console.is_terminal else None
@@ -169,15 +129,14 @@ def _deliver_now(app: AppContext, send_id: int) -> None:
         with _stop_on_signals(stop):
             if bar is not None:
                 with bar.progress:
-                    worker.run(only_send=send_id, on_progress=bar.update)
+                    worker.run(only_send=send_id, on_progress=bar.update, send_list=send_list)
             else:
-                worker.run(only_send=send_id)
+                worker.run(only_send=send_id, send_list=send_list)
     except WorkerBusy:
         click.echo(f"a worker is running: it will deliver send #{send_id}")
         return
-    with app.database.session() as session:
-        send = store.get_send(session, send_id)
-        counts = store.counts(session, send_id)
+    send = overview.progress(app.database, send_id)
+    counts = send.counts
     click.echo(f"send #{send_id} {send.status}: {_summary(counts)}")
     if send.status == SendStatus.PAUSED:
         click.echo(f"paused: {send.status_reason}")
@@ -207,36 +166,28 @@ def send_cmd(
     """Send ISSUE (a slug under issues/ or a folder) to a list, now or --at a time."""
     settings = app.settings
     site_keys(settings)  # every message carries signed links: refuse an unusable key first
+    load = freeze.issue_files(settings)
     if test_to is not None:
-        addresses = [a.strip() for a in test_to.split(",") if a.strip()]
-        if not addresses:
-            raise MailerError("--test-to: give one or more addresses, comma-separated")
-        for address in addresses:
-            try:
-                check_header("--test-to", address)
-            except UnsafeHeader as exc:
-                raise MailerError(str(exc)) from exc
-            if "@" not in address:
-                raise MailerError(f"--test-to: {address!r} is not an email address")
-        composed, _snapshot, warnings = _freeze(app, issue, list_slug)
-        _warn(warnings)
-        sends.send_test(settings, app.database, composed, list_slug, addresses)
-        click.echo(f"test copy of {composed.slug!r} sent to {', '.join(addresses)}")
+        try:
+            addresses = sends.test_addresses(test_to)
+        except MailerError as exc:
+            raise MailerError(f"--test-to: {exc.message}") from exc
+        copy = sends.send_test_copy(settings, app.database, load(issue), list_slug, addresses)
+        _warn(copy.warnings)
+        click.echo(f"test copy of {copy.issue_slug!r} sent to {', '.join(copy.addresses)}")
         return
     when = sends.parse_when(at, tz or settings.site.timezone) if at else None
-    composed, snapshot, warnings = _freeze(app, issue, list_slug)
-    _warn(warnings)
-    send = sends.create_send(
-        settings, app.database, composed, list_slug, at=when, again=again, snapshot=snapshot
-    )
+    created = sends.send_issue(settings, app.database, load(issue), list_slug, at=when, again=again)
+    composed, send_id = created.frozen.composed, created.send_id
+    _warn(created.frozen.warnings)
     if at:
         click.echo(
-            f"send #{send.id} of {composed.slug!r} to {list_slug!r} scheduled for {at} "
+            f"send #{send_id} of {composed.slug!r} to {list_slug!r} scheduled for {at} "
             f"({tz or settings.site.timezone}); `mailer worker` will start it"
         )
         return
-    click.echo(f"send #{send.id}: {composed.slug!r} to list {list_slug!r}")
-    _deliver_now(app, send.id)
+    click.echo(f"send #{send_id}: {composed.slug!r} to list {list_slug!r}")
+    _deliver_now(app, send_id, created.frozen.sender)
 
 
 commands.append(send_cmd)
@@ -258,22 +209,20 @@ def sends_group(ctx: click.Context) -> None:
 @pass_app
 def list_sends(app: AppContext, limit: int = 50) -> None:
     """The latest sends, newest first."""
-    with app.database.session() as session:
-        rows = store.all_sends(session, limit)
-        counts = store.counts_for(session, [s.id for s, _ in rows])
+    rows = overview.sends_overview(app.database, limit)
     if not rows:
         click.echo("no sends yet: `mailer send ISSUE --list SLUG`")
         return
     table = Table(title="sends")
     for col in ("id", "issue", "list", "status", "when", "total", *DONE_STATES, "queued"):
         table.add_column(col, justify="right" if col in ("id", "total", *RS.ALL) else "left")
-    for send, slug in rows:
-        c = counts[send.id]
+    for send in rows:
+        c = send.counts
         when = send.started_at or send.scheduled_at or send.created_at
         table.add_row(
             str(send.id),
             send.issue_slug,
-            slug,
+            send.list_slug,
             send.status,
             local_time(when, app.settings.site.timezone),
             f"{send.total:,}",
@@ -289,22 +238,16 @@ def list_sends(app: AppContext, limit: int = 50) -> None:
 @pass_app
 def show_send(app: AppContext, send_id: int, limit: int) -> None:
     """One send: status, counts, and its uncertain and failed recipients."""
-    with app.database.session() as session:
-        send = store.get_send(session, send_id)
-        slug = store.list_of(session, send).slug
-        counts = store.counts(session, send_id)
-        uncertain = store.recipients_with_status(session, send_id, RS.UNCERTAIN, limit)
-        session.expunge(send)
-        failed = store.recipients_with_status(session, send_id, RS.FAILED, limit)
-    audience = web_store.audience(app.database, slug) if send.started_at is None else 0
+    detail = overview.send_detail(app.database, send_id, limit)
+    send, slug, counts = detail.row, detail.row.list_slug, detail.row.counts
     click.echo(f"send #{send.id}: issue {send.issue_slug!r} to list {slug!r}")
     click.echo(f"subject: {send.subject}")
     status = send.status + (f" ({send.status_reason})" if send.status_reason else "")
     click.echo(f"status: {status}")
     if send.status == SendStatus.PAUSED and tripped(send.status_reason):
         click.echo(f"resume past the breaker: `mailer sends resume {send_id} --override`")
-    if send.breaker_overridden_at:
-        when = send.breaker_overridden_at
+    if detail.breaker_overridden_at:
+        when = detail.breaker_overridden_at
         click.echo(f"circuit breaker overridden: {when:%Y-%m-%d %H:%M:%S} UTC")
     for label, value in (
         ("scheduled", send.scheduled_at),
@@ -313,17 +256,20 @@ def show_send(app: AppContext, send_id: int, limit: int) -> None:
     ):
         if value:
             click.echo(f"{label}: {_when(app, value)}")
-    if send.frozen_at:
-        click.echo(f"content frozen: {_when(app, send.frozen_at)}")
-    if send.started_at is None:
+    if detail.frozen_at:
+        click.echo(f"content frozen: {_when(app, detail.frozen_at)}")
+    if detail.audience is not None:
+        audience = detail.audience
         click.echo(f"audience now: {audience:,} (active, not suppressed; counted again at start)")
         if send.status in (SendStatus.SCHEDULED, SendStatus.PAUSED):
-            changed, problem = _changes_since_freeze(app, send)
-            if problem:
-                click.echo(f"note: {problem}; the frozen version goes out")
-            if changed:
+            state = freeze.freeze_state(
+                app.settings, app.database, send_id, freeze.issue_files(app.settings)
+            )
+            if state.problem:
+                click.echo(f"note: {state.problem}")
+            if state.changes:
                 click.echo("the issue's files changed since this send was frozen:")
-                for line in changed:
+                for line in state.changes:
                     click.echo(f"  - {line}")
                 click.echo(
                     f"the frozen version goes out; `mailer sends refreeze {send_id}` "
@@ -331,8 +277,8 @@ def show_send(app: AppContext, send_id: int, limit: int) -> None:
                 )
     click.echo(f"recipients: {send.total:,} ({_summary(counts)})")
     for label, rows, hint in (
-        ("uncertain", uncertain, "--uncertain"),
-        ("failed", failed, "--failed"),
+        ("uncertain", detail.uncertain, "--uncertain"),
+        ("failed", detail.failed, "--failed"),
     ):
         if not rows:
             continue
@@ -348,15 +294,11 @@ def show_send(app: AppContext, send_id: int, limit: int) -> None:
 @pass_app
 def refreeze_send(app: AppContext, send_id: int) -> None:
     """Freeze a scheduled send again from its issue's files as they are now."""
-    with app.database.session() as session:
-        send = store.get_send(session, send_id)
-        slug, issue_slug = store.list_of(session, send).slug, send.issue_slug
-        if send.started_at is not None:
-            raise ConflictError(f"send #{send_id} has started: what it sends can no longer change")
-    composed, snapshot, warnings = _freeze(app, issue_slug, slug)
-    _warn(warnings)
-    sends.refreeze(app.settings, app.database, send_id, composed, snapshot)
-    click.echo(f"send #{send_id} re-frozen: subject {composed.subject!r}")
+    frozen = sends.refreeze_from_files(
+        app.settings, app.database, send_id, freeze.issue_files(app.settings)
+    )
+    _warn(frozen.warnings)
+    click.echo(f"send #{send_id} re-frozen: subject {frozen.composed.subject!r}")
 
 
 @sends_group.command("pause")
@@ -429,16 +371,14 @@ def queue_group(ctx: click.Context, limit: int) -> None:
         return
     app = ctx.find_object(AppContext)
     assert app is not None
-    with app.database.session() as session:
-        counts = mailqueue.counts(session)
-        stuck = mailqueue.latest(session, limit, [MailStatus.FAILED, MailStatus.UNCERTAIN])
-    click.echo(", ".join(f"{n:,} {status}" for status, n in counts.items() if n) or "empty")
-    for row in stuck:
+    state = queue.queue_state(app.database, limit)
+    click.echo(", ".join(f"{n:,} {status}" for status, n in state.counts.items() if n) or "empty")
+    for row in state.stuck:
         click.echo(
             f"  #{row.id} {row.kind} to {row.to_email} {row.status} "
             f"[{row.attempts} tries, {row.created_at:%Y-%m-%d %H:%M} UTC] {row.error}"
         )
-    if any(row.status == MailStatus.UNCERTAIN for row in stuck):
+    if any(row.status == MailStatus.UNCERTAIN for row in state.stuck):
         click.echo("uncertain ones may have been sent: `mailer queue retry --uncertain` re-sends")
 
 
@@ -450,8 +390,7 @@ def queue_retry(app: AppContext, which: str | None) -> None:
     """Queue failed (or uncertain: maybe sent twice!) messages again for the worker."""
     if which is None:
         raise MailerError("say which messages to retry: --uncertain or --failed")
-    with app.database.session() as session:
-        n = mailqueue.requeue(session, which)
+    n = queue.requeue(app.database, which)
     click.echo(f"{n:,} {which} messages queued again; `mailer worker` delivers them")
 
 

@@ -77,10 +77,9 @@ def ingest_cmd(app: AppContext, files: tuple[Path, ...]) -> None:
 @pass_app
 def rematch_cmd(app: AppContext, limit: int) -> None:
     """Match orphan events again (e.g. feedback that arrived before its send was recorded)."""
-    from mailer.events.policy import rematch_orphans
+    from mailer.events.ingest import rematch
 
-    with app.database.session() as session:
-        result = rematch_orphans(session, limit)
+    result = rematch(app.database, limit)
     click.echo(f"{result.received} orphans examined, {result.matched} matched now")
 
 
@@ -100,24 +99,15 @@ def simulate_cmd(app: AppContext, send_id: int, out: Path, seed: int) -> None:
 
     Feed the file to `mailer events ingest` to rehearse the whole feedback path.
     """
-    from mailer.db import events as store
-    from mailer.db import reports as report_store
-    from mailer.errors import NotFoundError
-    from mailer.events.simulate import simulate_send
+    from mailer.events.simulate import for_send
 
-    with app.database.session() as session:
-        found = report_store.send_with_list(session, send_id)
-        if found is None:
-            raise NotFoundError(f"no send {send_id}")
-        send, lst = found
-        recipients = store.sent_recipients(session, send_id)
-    sent = send.started_at or send.created_at
+    docs, recipients = for_send(app.database, send_id, seed)
     count = 0
     with out.open("w", encoding="utf-8") as fh:
-        for doc in simulate_send(recipients, send_id, sent=sent, sender=lst.from_email, seed=seed):
+        for doc in docs:
             fh.write(json.dumps(doc) + "\n")
             count += 1
-    click.echo(f"{count} events for {len(recipients)} sent recipients written to {out}")
+    click.echo(f"{count} events for {recipients} sent recipients written to {out}")
 
 
 @events_group.command("list")
@@ -128,22 +118,21 @@ def simulate_cmd(app: AppContext, send_id: int, out: Path, seed: int) -> None:
 @pass_app
 def list_cmd(app: AppContext, orphans: bool, email: str | None, limit: int, fmt: str) -> None:
     """Show the latest stored feedback events."""
-    from mailer.db import events as store
+    from mailer.events.stored import recent_events
 
-    with app.database.session() as session:
-        rows = store.recent_events(session, orphans_only=orphans, email=email, limit=limit)
-        data: list[dict[str, Any]] = [
-            {
-                "id": e.id,
-                "type": e.event_type,
-                "email": e.email,
-                "send": e.send_id,
-                "orphan": e.orphan,
-                "occurred_at": e.occurred_at.isoformat(sep=" ", timespec="seconds"),
-                "detail": e.bounce_type + " " + e.detail if e.bounce_type else e.detail,
-            }
-            for e in rows
-        ]
+    rows = recent_events(app.database, orphans_only=orphans, email=email, limit=limit)
+    data: list[dict[str, Any]] = [
+        {
+            "id": e.id,
+            "type": e.event_type,
+            "email": e.email,
+            "send": e.send_id,
+            "orphan": e.orphan,
+            "occurred_at": e.occurred_at.isoformat(sep=" ", timespec="seconds"),
+            "detail": e.detail,
+        }
+        for e in rows
+    ]
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
@@ -254,13 +243,8 @@ def report_cmd(
 
     console = Console(width=120)
     if list_slug is not None:
-        guard = app.settings.guardrails
         lr = reports.list_report(
-            app.database,
-            list_slug,
-            limit or 10,
-            scanner_seconds=guard.scanner_seconds,
-            scanner_links=guard.scanner_links,
+            app.database, list_slug, limit or 10, guardrails=app.settings.guardrails
         )
         if fmt == "json":
             click.echo(json.dumps(lr.to_dict(), indent=2))
@@ -282,13 +266,7 @@ def report_cmd(
         else:
             console.print(render.recipients_table(rows, status))
         return
-    guard = app.settings.guardrails
-    report = reports.send_report(
-        app.database,
-        send_id,
-        scanner_seconds=guard.scanner_seconds,
-        scanner_links=guard.scanner_links,
-    )
+    report = reports.send_report(app.database, send_id, app.settings.guardrails)
     if fmt == "json":
         click.echo(render.send_json(report))
     elif fmt == "csv":

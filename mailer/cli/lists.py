@@ -12,9 +12,9 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from mailer.cli import AppContext, pass_app
-from mailer.db import subscribers as store
 from mailer.errors import MailerError, ValidationError
 from mailer.lists import people
+from mailer.lists.counts import list_counts
 from mailer.lists.exporter import export_csv
 from mailer.lists.files import sync_lists
 from mailer.lists.importer import Reject, import_csv
@@ -44,8 +44,7 @@ def lists_group(ctx: click.Context) -> None:
 @pass_app
 def show_lists(app: AppContext) -> None:
     """Show each list with its subscriber counts per status."""
-    with app.database.session() as session:
-        counts = store.list_counts(session)
+    counts = list_counts(app.database)
     if not counts:
         click.echo("no lists yet: add lists/<slug>.toml and run `mailer lists sync`")
         return

@@ -16,6 +16,7 @@ from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailer.clock import utcnow
+from mailer.db import leases
 from mailer.db.models import QueuedMail
 from mailer.status import MailStatus
 
@@ -182,15 +183,8 @@ def release(session: Session, row_id: int) -> None:
 
 
 def renew_lease(session: Session, worker: str, until: datetime) -> int:
-    result = session.execute(
-        update(Q)
-        .where(Q.c.claimed_by == worker, Q.c.status == MS.SENDING)
-        .values(lease_until=until)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-_LOST = "its worker stopped before recording the outcome: it may or may not have been sent"
+    """Extend the lease on every row ``worker`` holds in flight."""
+    return leases.renew(session, Q, worker, until)
 
 
 def _abandon(session: Session, *where: Any) -> int:
@@ -204,7 +198,7 @@ def _abandon(session: Session, *where: Any) -> int:
     result = session.execute(
         update(Q)
         .where(Q.c.status == MS.SENDING, Q.c.kind.not_in(REQUEST_KINDS), *where)
-        .values(status=MS.UNCERTAIN, error=_LOST, **_FREE)
+        .values(status=MS.UNCERTAIN, error=leases.LOST, **_FREE)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from mailer.clock import utcnow
+from mailer.db import leases
 from mailer.db.models import MailingList, Recipient, Send, Subscriber, Subscription, Suppression
 from mailer.errors import ConflictError, NotFoundError
 from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
@@ -567,15 +568,10 @@ def cast_text(expr: Any) -> Any:
 
 def renew_lease(session: Session, worker: str, until: datetime) -> int:
     """Extend the lease on everything ``worker`` holds (a long batch is still alive)."""
-    result = session.execute(
-        update(R)
-        .where(R.c.claimed_by == worker, R.c.status == RS.SENDING)
-        .values(lease_until=until)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return leases.renew(session, R, worker, until)
 
 
-_LOST = "its worker stopped before recording the outcome: it may or may not have been sent"
+_LOST = leases.LOST
 
 
 def expire_leases(session: Session, now: datetime) -> int:

@@ -18,13 +18,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from secrets import token_hex
+from typing import Protocol
 
 from mailer import links
 from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
-from mailer.db.models import MailingList, Send
+from mailer.db.models import Send
 from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, mailto_unsubscribe
 from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports.base import (
@@ -42,7 +43,24 @@ from mailer.status import SendStatus
 ProgressCallback = Callable[[int, dict[str, int], int], None]  # send id, counts, total
 
 
-def list_id_header(settings: Settings, mailing_list: MailingList) -> str:
+class SenderList(Protocol):
+    """What a message template needs of its list: a ``MailingList`` row or a ``ListSender``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def slug(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def from_name(self) -> str: ...
+    @property
+    def from_email(self) -> str: ...
+    @property
+    def reply_to(self) -> str: ...
+
+
+def list_id_header(settings: Settings, mailing_list: SenderList) -> str:
     """RFC 2919 List-Id: ``"Name" <slug.host>``."""
     host = settings.site.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     ident = f"<{mailing_list.slug}.{host or 'localhost'}>"
@@ -55,7 +73,7 @@ def list_id_header(settings: Settings, mailing_list: MailingList) -> str:
 
 def template_for(
     settings: Settings,
-    mailing_list: MailingList,
+    mailing_list: SenderList,
     *,
     issue_slug: str,
     subject: str,
@@ -108,7 +126,7 @@ def personal(
 @dataclass
 class _SendContext:
     send: Send
-    mailing_list: MailingList
+    mailing_list: SenderList
     template: MessageTemplate
     tags: dict[str, str]
     links: RecipientLinks
@@ -140,6 +158,9 @@ class Engine:
             threads = max(threads, settings.smtp.connections)
         self._pool = ThreadPoolExecutor(threads, "deliver") if parallel and threads > 1 else None
         self._contexts: dict[int, _SendContext] = {}
+        # Lists by id that the caller has just read (``mailer send`` froze the
+        # send from its list a moment ago): not read again.
+        self.lists: dict[int, SenderList] = {}
         self._last_report = 0.0
         # Called between batches: the worker delivers queued confirmations
         # there, so a long send does not keep a subscriber waiting.
@@ -156,7 +177,7 @@ class Engine:
         if ctx is None:
             with self.database.session() as session:
                 send = store.get_send(session, send_id)
-                mailing_list = store.list_of(session, send)
+                mailing_list = self.lists.get(send.list_id) or store.list_of(session, send)
             ctx = _SendContext(
                 send,
                 mailing_list,

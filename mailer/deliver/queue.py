@@ -20,7 +20,8 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from secrets import token_hex
 
 from sqlalchemy.orm import Session
@@ -230,3 +231,42 @@ class QueueDelivery:
         delay = min(delay, 3600) * random.uniform(0.8, 1.2)
         with self.database.session() as session:
             store.mark_retry(session, row.id, error, utcnow() + timedelta(seconds=delay))
+
+
+@dataclass(frozen=True)
+class StuckMail:
+    """A queued message that failed or may have gone out (``mailer queue`` lists them)."""
+
+    id: int
+    kind: str
+    to_email: str
+    status: str
+    attempts: int
+    created_at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """The mail queue: rows by status, and the latest failed and uncertain ones."""
+
+    counts: dict[str, int]
+    stuck: list[StuckMail]
+
+
+def queue_state(database: Database, limit: int = 20) -> QueueState:
+    """Counts of the mail queue by status, and its ``limit`` latest failed or uncertain rows."""
+    with database.session() as session:
+        counts = store.counts(session)
+        rows = store.latest(session, limit, [MailStatus.FAILED, MailStatus.UNCERTAIN])
+        stuck = [
+            StuckMail(r.id, r.kind, r.to_email, r.status, r.attempts, r.created_at, r.error)
+            for r in rows
+        ]
+    return QueueState(counts, stuck)
+
+
+def requeue(database: Database, status: str) -> int:
+    """Queue failed (or uncertain: maybe sent twice!) messages again; returns how many."""
+    with database.session() as session:
+        return store.requeue(session, status)

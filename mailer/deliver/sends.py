@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailer import links
@@ -26,15 +27,29 @@ from mailer.db.models import Send
 from mailer.db.subscribers import get_list
 from mailer.deliver import guardrails
 from mailer.deliver.engine import personal, template_for
-from mailer.deliver.mime import addr_spec, check_header
+from mailer.deliver.freeze import (
+    Frozen,
+    IssueSource,
+    ListSender,
+    first_list,
+    freeze_for_list,
+    freeze_with,
+)
+from mailer.deliver.mime import UnsafeHeader, addr_spec, check_header
 from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports import OutgoingMessage, SendResult, open_transport
 from mailer.deliver.transports.base import Transport
 from mailer.errors import ConflictError, MailerError
-from mailer.lists.addresses import email_hash
+from mailer.lists.addresses import InvalidEmail, email_hash, normalise_email
 from mailer.status import RecipientStatus, SendStatus
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from mailer.content.model import Issue
+
 TEST_PREFIX = "[TEST] "
+MAX_TEST_ADDRESSES = 10
 log = logging.getLogger(__name__)
 
 
@@ -77,7 +92,7 @@ def create_send(
     settings: Settings,
     database: Database,
     composed: Composed,
-    list_slug: str,
+    list_slug: str | ListSender,
     *,
     at: datetime | None = None,
     again: bool = False,
@@ -85,9 +100,10 @@ def create_send(
 ) -> Send:
     """Create a send of ``composed`` to ``list_slug``: due now, or at ``at`` (naive UTC).
 
-    ``snapshot`` is the web version frozen with it (``freeze_issue``); without
-    one it is built from the issue's files when they give the same subject,
-    else from the email itself.
+    ``list_slug`` may be the list as the freeze read it (``Frozen.sender``):
+    it is not read again. ``snapshot`` is the web version frozen with it
+    (``freeze_for_list``); without one it is built from the issue's files
+    when they give the same subject, else from the email itself.
     """
     check_header("Subject", composed.subject)
     if snapshot is None:
@@ -95,7 +111,7 @@ def create_send(
             settings, composed.slug, composed.subject, composed.html
         )
     with database.session() as session:
-        mailing_list = get_list(session, list_slug)
+        mailing_list = _sender(session, list_slug)
         # Builds the template once now so a bad header or placeholder fails here.
         template_for(
             settings,
@@ -110,7 +126,7 @@ def create_send(
         if earlier and not again:
             last = earlier[-1]
             raise ConflictError(
-                f"issue {composed.slug!r} already went to list {list_slug!r} "
+                f"issue {composed.slug!r} already went to list {mailing_list.slug!r} "
                 f"(send #{last.id}, {last.status}); use --again to send it once more"
             )
         send = store.create_send(
@@ -126,6 +142,60 @@ def create_send(
         snapshots.save_snapshot(session, send.id, snapshot.files(), snapshot.manifest, utcnow())
         send.frozen_at, send.manifest = utcnow(), snapshot.manifest
         return send
+
+
+def _sender(session: Session, list_slug: str | ListSender) -> ListSender:
+    if isinstance(list_slug, ListSender):
+        return list_slug
+    return ListSender.of(get_list(session, list_slug))
+
+
+@dataclass(frozen=True)
+class Created:
+    """A send just created from an issue's files: its id, and what was frozen."""
+
+    send_id: int
+    frozen: Frozen
+
+
+def send_issue(
+    settings: Settings,
+    database: Database,
+    issue: Issue,
+    list_slug: str,
+    *,
+    at: datetime | None = None,
+    again: bool = False,
+) -> Created:
+    """Freeze ``issue`` for ``list_slug`` and create its send: due now, or at ``at``.
+
+    What ``mailer send`` and the editors' schedule form do; the list is read once.
+    """
+    frozen = freeze_for_list(settings, database, issue, list_slug)
+    send = create_send(
+        settings,
+        database,
+        frozen.composed,
+        frozen.sender,
+        at=at,
+        again=again,
+        snapshot=frozen.snapshot,
+    )
+    return Created(int(send.id), frozen)
+
+
+def refreeze_from_files(
+    settings: Settings, database: Database, send_id: int, issues: IssueSource
+) -> Frozen:
+    """Freeze a scheduled send again from its issue's files as they are now."""
+    with database.session() as session:
+        send = store.get_send(session, send_id)
+        if send.started_at is not None:
+            raise ConflictError(f"send #{send_id} has started: what it sends can no longer change")
+        slug, sender = send.issue_slug, ListSender.of(store.list_of(session, send))
+    frozen = freeze_with(settings, issues(slug), sender)
+    refreeze(settings, database, send_id, frozen.composed, frozen.snapshot)
+    return frozen
 
 
 def refreeze(
@@ -191,17 +261,20 @@ def send_test(
     settings: Settings,
     database: Database,
     composed: Composed,
-    list_slug: str,
+    list_slug: str | ListSender,
     addresses: Sequence[str],
     transport: Transport | None = None,
 ) -> list[SendResult]:
     """Send a ``[TEST]`` copy to each address, personalised as them; records nothing.
 
     Its links to the web version open the signed draft pages (``links.draft_url``).
+    ``list_slug`` may be the list as the freeze read it: it is not read again.
     """
-    with database.session() as session:
-        mailing_list = get_list(session, list_slug)
-        session.expunge(mailing_list)
+    if isinstance(list_slug, ListSender):
+        mailing_list = list_slug
+    else:
+        with database.session() as session:
+            mailing_list = _sender(session, list_slug)
     draft = links.draft_url(settings, composed.slug)
     template = template_for(
         settings,
@@ -234,6 +307,59 @@ def send_test(
         if own:
             used.close()
     return results
+
+
+def test_addresses(raw: str | Sequence[str]) -> list[str]:
+    """The test addresses in ``raw`` (separated by commas, semicolons or new lines), normalised.
+
+    Both front doors check test addresses here: at least one, at most
+    ``MAX_TEST_ADDRESSES``, each a valid address that is safe in a header.
+    """
+    parts = [raw] if isinstance(raw, str) else list(raw)
+    found = [
+        a.strip()
+        for part in parts
+        for a in part.replace(";", ",").replace("\n", ",").split(",")
+        if a.strip()
+    ]
+    if not found:
+        raise MailerError("give one or more test addresses, comma-separated")
+    if len(found) > MAX_TEST_ADDRESSES:
+        raise MailerError(f"at most {MAX_TEST_ADDRESSES} test addresses at a time")
+    checked = []
+    for address in found:
+        try:
+            check_header("test address", address)
+        except UnsafeHeader as exc:
+            raise MailerError(str(exc)) from exc
+        try:
+            checked.append(normalise_email(address))
+        except InvalidEmail as exc:
+            raise MailerError(f"test address {exc.message}") from exc
+    return checked
+
+
+@dataclass(frozen=True)
+class TestCopy:
+    """A test copy sent: of which issue, to whom, with the list-fit warnings."""
+
+    issue_slug: str
+    addresses: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def send_test_copy(
+    settings: Settings,
+    database: Database,
+    issue: Issue,
+    list_slug: str | None,
+    addresses: str | Sequence[str],
+) -> TestCopy:
+    """Check ``addresses``, freeze ``issue`` for the list (the first one if none) and test it."""
+    checked = test_addresses(addresses)
+    frozen = freeze_for_list(settings, database, issue, list_slug or first_list(database))
+    send_test(settings, database, frozen.composed, frozen.sender, checked)
+    return TestCopy(frozen.composed.slug, checked, frozen.warnings)
 
 
 def pause(database: Database, send_id: int, reason: str = "paused by the operator") -> None:

@@ -26,7 +26,7 @@ from mailer.clock import utcnow
 from mailer.config import Settings, sqlite_file
 from mailer.db import Database, mailqueue
 from mailer.db import outbox as store
-from mailer.deliver.engine import Engine, ProgressCallback
+from mailer.deliver.engine import Engine, ProgressCallback, SenderList
 from mailer.deliver.guardrails import Breaker
 from mailer.deliver.queue import QueueDelivery
 from mailer.deliver.transports import open_transport
@@ -131,6 +131,7 @@ class Worker:
         once: bool = False,
         only_send: int | None = None,
         on_progress: ProgressCallback | None = None,
+        send_list: SenderList | None = None,
     ) -> WorkerStats:
         """Deliver until stopped (or, with ``once``, until nothing is due now).
 
@@ -138,7 +139,8 @@ class Worker:
         confirmations and the sign-up requests that lead to them.
 
         ``only_send`` restricts the worker to one send and keeps going until that
-        send is done, paused or cancelled: what ``mailer send`` runs in-process.
+        send is done, paused or cancelled: what ``mailer send`` runs in-process;
+        ``send_list`` is its list when the caller has just read it.
         """
         # Refuse an unusable site key before anything is claimed or signed.
         site_keys(self.settings)
@@ -152,6 +154,8 @@ class Worker:
             engine = Engine(
                 self.settings, self.database, transport, self.worker_id, self.stop, guard=breaker
             )
+            if send_list is not None:
+                engine.lists[send_list.id] = send_list
             mail = QueueDelivery(self.settings, self.database, transport, self.worker_id, self.stop)
             if only_send is None:
                 engine.between_batches = lambda: self._drain(mail)

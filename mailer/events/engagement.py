@@ -8,9 +8,9 @@ The rules (docs/feedback.md says where each comes from):
   image of every message when it arrives, read or not.
 - An open or click is a machine's when its user agent names a bot, a
   scanner or a non-browser HTTP library (``SCANNER_AGENT``).
-- A click is a machine's when, within ``guardrails.scanner_seconds`` (60) of
+- A click is a machine's when, within ``guardrails.scanner_seconds`` of
   the message's delivery, the same recipient "clicked" at least
-  ``guardrails.scanner_links`` (3) distinct links (or every link, when the
+  ``guardrails.scanner_links`` distinct links (or every link, when the
   email has fewer): what security gateways do when they follow each link of
   an incoming message. All of that recipient's clicks in the window count as
   the scanner's.
@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from mailer.config import GuardrailSettings
 from mailer.db import Database
 from mailer.db import engagement as store
 
@@ -142,9 +143,15 @@ def _tag(raw: str | None) -> str | None:
 
 
 def send_engagement(
-    db: Database, send_id: int, scanner_seconds: int = 60, scanner_links: int = 3
+    db: Database, send_id: int, guardrails: GuardrailSettings | None = None
 ) -> Engagement:
-    """Classify and count one send's opens and clicks (two queries, then a pass in memory)."""
+    """Classify and count one send's opens and clicks (two queries, then a pass in memory).
+
+    The scanner rule's thresholds are ``guardrails``'s (the ``[guardrails]``
+    settings; without them, their defaults).
+    """
+    guard = guardrails or GuardrailSettings.model_validate({})
+    scanner_links = guard.scanner_links
     with db.session() as session:
         link_map = store.send_links(session, send_id)
         agents = store.open_agents(session, send_id)
@@ -192,7 +199,7 @@ def send_engagement(
         starts[rid] = start
     distinct_links = len(link_map) or scanner_links
     burst = max(2, min(scanner_links, distinct_links))
-    window = timedelta(seconds=scanner_seconds)
+    window = timedelta(seconds=guard.scanner_seconds)
     human: dict[str, set[int]] = defaultdict(set)
     machine: dict[str, set[int]] = defaultdict(set)
     for rid, mine in clicks.items():

@@ -17,7 +17,7 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.errors import Problem, ValidationError
 from mailer.events.parse import FeedbackEvent, ParseError, parse_document
-from mailer.events.policy import IngestResult, Policy, process
+from mailer.events.policy import IngestResult, Policy, process, rematch_orphans
 
 BATCH = 5000  # events per transaction when replaying files
 
@@ -94,3 +94,9 @@ def read_files(paths: Sequence[Path], source: str = "file") -> list[FeedbackEven
 def ingest_files(db: Database, settings: Settings, paths: Sequence[Path]) -> IngestResult:
     """Replay feedback files: all parsed first, then stored in batches."""
     return ingest_batches(db, settings, read_files(paths))
+
+
+def rematch(db: Database, limit: int = 10_000) -> IngestResult:
+    """Match stored orphans again, in one transaction (``policy.rematch_orphans``)."""
+    with db.session() as session:
+        return rematch_orphans(session, limit)

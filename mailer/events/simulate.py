@@ -15,6 +15,9 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from mailer.db import Database
+from mailer.errors import NotFoundError
+
 # Share of recipients per outcome; the rest are simply delivered.
 DEFAULT_MIX = {
     "HardBounce": 0.02,
@@ -178,3 +181,21 @@ def simulate_send(
             if rng.random() < shares.get("Click", 0) / max(shares.get("Open", 1), 1e-9):
                 n += 1
                 yield ses_event("Click", mail, when + timedelta(minutes=12), n)
+
+
+def for_send(db: Database, send_id: int, seed: int = 1) -> tuple[Iterator[dict[str, Any]], int]:
+    """The events a stored send might get back, and how many sent recipients it has.
+
+    ``NotFoundError`` if there is no such send. Reads the send; stores nothing.
+    """
+    from mailer.db import events as store
+    from mailer.db import reports as report_store
+
+    with db.session() as session:
+        found = report_store.send_with_list(session, send_id)
+        if found is None:
+            raise NotFoundError(f"no send {send_id}")
+        send, lst = found
+        recipients = store.sent_recipients(session, send_id)
+        sent, sender = send.started_at or send.created_at, lst.from_email
+    return simulate_send(recipients, send_id, sent=sent, sender=sender, seed=seed), len(recipients)

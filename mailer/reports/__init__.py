@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mailer.config import GuardrailSettings
 from mailer.db import Database, subscribers
 from mailer.db import reports as store
 from mailer.db.models import Send
@@ -125,13 +126,14 @@ def _warnings(send_id: int, counts: dict[str, int], rates: dict[str, float]) -> 
 
 
 def send_report(
-    db: Database, send_id: int, *, scanner_seconds: int = 60, scanner_links: int = 3
+    db: Database, send_id: int, guardrails: GuardrailSettings | None = None
 ) -> SendReport:
     """The report of one send; ``NotFoundError`` if there is no such send.
 
     Opens and clicks are classified (``mailer.events.engagement``): the
     opened and clicked counts, and their rates, are people's; machines are
-    counted apart. ``scanner_*`` are ``[guardrails]`` settings.
+    counted apart, by the scanner thresholds of ``guardrails`` (the
+    ``[guardrails]`` settings).
     """
     with db.session() as session:
         found = store.send_with_list(session, send_id)
@@ -141,7 +143,7 @@ def send_report(
         counts = store.send_counts(session, send_id)
     engagement = None
     if counts.get("opens") or counts.get("clicks"):
-        engagement = send_engagement(db, send_id, scanner_seconds, scanner_links)
+        engagement = send_engagement(db, send_id, guardrails)
     return _report(send, lst.slug, counts, engagement)
 
 
@@ -242,8 +244,7 @@ def list_report(
     limit: int = 10,
     *,
     engagement: bool = True,
-    scanner_seconds: int = 60,
-    scanner_links: int = 3,
+    guardrails: GuardrailSettings | None = None,
 ) -> ListReport:
     """Health of list ``slug`` across its ``limit`` latest sends (one query for all of them,
     plus, with ``engagement``, one pass per send with tracked opens or clicks to set
@@ -263,7 +264,7 @@ def list_report(
                 send,
                 lst.slug,
                 mine,
-                send_engagement(db, send.id, scanner_seconds, scanner_links) if tracked else None,
+                send_engagement(db, send.id, guardrails) if tracked else None,
             )
         )
     warnings = [f"send {r.send_id} ({r.issue}): {w}" for r in reports for w in r.warnings]

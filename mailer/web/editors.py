@@ -11,8 +11,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from mailer import links
-from mailer.compose.fit import ListFacts, list_warnings
 from mailer.db import web as store
+from mailer.deliver import freeze, overview
 from mailer.errors import MailerError, NotFoundError, ValidationError
 from mailer.web import preview, sending
 from mailer.web.app import flash, render, web_state
@@ -38,11 +38,11 @@ async def issues(request: Request) -> Response:
         return sorted(found, key=lambda s: (s.date or "0000", s.slug), reverse=True)
 
     items = await state.run(summaries)
-    states = await state.run(store.issue_states, state.database)
+    states = await state.run(overview.issue_states, state.database)
     return render(
         request,
         "admin/issues.html",
-        {"issues": items, "states": states, "draft": store.DRAFT},
+        {"issues": items, "states": states, "draft": overview.DRAFT},
     )
 
 
@@ -67,7 +67,7 @@ async def issue_preview(request: Request) -> Response:
     summary = await state.run(state.issues.summary, slug)
     lists = await state.run(store.public_lists, state.database)
     chosen = _chosen_list(lists, request.query_params.get("list", ""))
-    sender = await state.run(store.list_sender, state.database, chosen.slug) if chosen else None
+    sender = await state.run(freeze.list_sender, state.database, chosen.slug) if chosen else None
     composed = None
     warnings: list[str] = []
     problems = [str(p) for p in summary.problems]
@@ -81,7 +81,7 @@ async def issue_preview(request: Request) -> Response:
             problems = [exc.message]
         else:
             if sender is not None:
-                warnings = list_warnings(issue.language, issue.newsletter.name, _facts(sender))
+                warnings = freeze.fit_warnings(issue, sender)
     findings = composed.lint if composed is not None else []
     lint = [{"level": r.level, "text": r.message, "code": r.code} for r in findings]
     draft = _draft_path(state, slug)
@@ -110,7 +110,7 @@ async def issue_preview(request: Request) -> Response:
             "chosen": chosen,
             "sender": sender,
             "fit_warnings": warnings,
-            "pending": await state.run(store.pending_sends, state.database, slug),
+            "pending": await state.run(overview.pending_sends, state.database, slug),
             "draft_url": draft,
             "zones": zones,
             "common_zones": [z for z in COMMON_ZONES if z in zones],
@@ -119,10 +119,6 @@ async def issue_preview(request: Request) -> Response:
             "from_name": sender.from_name if sender else _from_name(composed, summary),
         },
     )
-
-
-def _facts(sender: Any) -> ListFacts:
-    return ListFacts(sender.slug, sender.name, sender.from_name, sender.language)
 
 
 def _composed(state: Any, slug: str, sender: Any) -> Any:
@@ -144,7 +140,7 @@ def _frame_sender(state: Any, list_slug: str) -> Any:
     if not list_slug:
         return None
     try:
-        return store.list_sender(state.database, list_slug)
+        return freeze.list_sender(state.database, list_slug)
     except NotFoundError:
         return None
 
@@ -182,15 +178,9 @@ async def test_send(request: Request) -> Response:
     state = web_state(request)
     slug = request.path_params["slug"]
     form = await request.form()
-    raw = form_str(form, "addresses")
-    addresses = [
-        a.strip() for a in raw.replace(";", ",").replace("\n", ",").split(",") if a.strip()
-    ]
+    addresses = form_str(form, "addresses")  # checked by the deliver stage, as for the CLI
     list_slug = form_str(form, "list") or None
     back = f"/admin/issues/{slug}"
-    if not addresses:
-        flash(request, "Type at least one address for the test.", "error")
-        return RedirectResponse(back, status_code=303)
     try:
         count = await state.run(sending.test_send, state, slug, addresses, list_slug)
     except MailerError as exc:

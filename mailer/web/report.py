@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from mailer import clock, reports
 from mailer.db import web as store
+from mailer.deliver import overview
 from mailer.deliver.guardrails import tripped
 from mailer.errors import NotFoundError
 from mailer.reports import render as report_render
@@ -86,21 +87,15 @@ def build_chart(state: Any, send_id: int, started: datetime | None) -> Markup | 
 
 
 def _load(state: Any, send_id: int) -> dict[str, Any]:
-    row = store.send_row(state.database, send_id)
-    guard = state.settings.guardrails
-    report = reports.send_report(
-        state.database,
-        send_id,
-        scanner_seconds=guard.scanner_seconds,
-        scanner_links=guard.scanner_links,
-    )
+    row = overview.send_row(state.database, send_id)
+    report = reports.send_report(state.database, send_id, state.settings.guardrails)
     not_started = row.started_at is None
     return {
         "send": row,
         "report": report,
         "chart": build_chart(state, send_id, row.started_at),
         "freeze": sending.freeze_state(state, send_id),
-        "audience": store.audience(state.database, row.list_slug) if not_started else None,
+        "audience": overview.audience(state.database, row.list_slug) if not_started else None,
     }
 
 
@@ -164,7 +159,7 @@ async def recipients_page(request: Request) -> Response:
     send_id = send_id_of(request)
     status = _status(request)
     after = _after(request)
-    row = await state.run(store.send_row, state.database, send_id)
+    row = await state.run(overview.send_row, state.database, send_id)
     people = await state.run(
         partial(
             reports.recipients_for,

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from mailer.db import web as store
+from mailer.deliver import overview
 from mailer.deliver import sends as delivery
 from mailer.errors import MailerError, NotFoundError
 from mailer.status import SendStatus
@@ -27,7 +27,7 @@ def send_id_of(request: Request) -> int:
 @login_required
 async def sends_page(request: Request) -> Response:
     state = web_state(request)
-    rows = await state.run(store.sends_overview, state.database, 100)
+    rows = await state.run(overview.sends_overview, state.database, 100)
     return render(request, "admin/sends.html", {"sends": rows})
 
 
@@ -35,7 +35,7 @@ async def sends_page(request: Request) -> Response:
 async def sends_progress(request: Request) -> Response:
     """Counts of the latest sends, for the sends page to poll."""
     state = web_state(request)
-    rows = await state.run(store.sends_overview, state.database, 100)
+    rows = await state.run(overview.sends_overview, state.database, 100)
     return JSONResponse(
         {
             "sends": [r.as_json() for r in rows],
@@ -47,7 +47,7 @@ async def sends_progress(request: Request) -> Response:
 @login_required
 async def send_progress(request: Request) -> Response:
     state = web_state(request)
-    row = await state.run(store.send_row, state.database, send_id_of(request))
+    row = await state.run(overview.send_row, state.database, send_id_of(request))
     return JSONResponse({**row.as_json(), "active": row.status in ACTIVE})
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from datetime import datetime, timedelta
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from mailer.clock import utcnow
 from mailer.config import Settings
@@ -67,7 +71,7 @@ def test_test_copies_are_marked_and_recorded_nowhere(
     assert all(m["Subject"].startswith("[TEST] ") for m in messages)
     assert "no sends yet" in mailer_cli("sends").output
     bad = mailer_cli("send", ISSUE, "--list", "weekly", "--test-to", "not-an-address")
-    assert bad.exit_code == 1 and "is not an email address" in bad.output
+    assert bad.exit_code == 1 and "is not a valid email address" in bad.output
 
 
 def test_schedule_in_a_timezone(mailer_cli, settings: Settings, db: Database) -> None:  # type: ignore[no-untyped-def]
@@ -169,3 +173,43 @@ def test_send_leaves_delivery_to_a_running_sqlite_worker(
     with db.session() as session:
         assert store.get_send(session, 1).status == SendStatus.SCHEDULED
     assert eml(settings, "send-1") == []
+
+
+class _ListReads:
+    """Counts the SELECTs that read the ``lists`` table, on every engine."""
+
+    PATTERN = re.compile(r"\b(FROM|JOIN)\s+\"?lists\"?(\s|$)", re.IGNORECASE)
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and self.PATTERN.search(statement):
+            self.statements.append(statement)
+
+    def __enter__(self) -> _ListReads:
+        event.listen(Engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(Engine, "before_cursor_execute", self)
+
+
+def test_one_send_reads_its_list_once(mailer_cli, db: Database) -> None:  # type: ignore[no-untyped-def]
+    # Freezing the issue for the list reads it; creating the send, delivering
+    # it in-process (or sending the test copies) use what the freeze read.
+    make_list(db, count=2)
+    with _ListReads() as now:
+        result = mailer_cli("send", ISSUE, "--list", "weekly")
+    assert result.exit_code == 0 and "send #1 done: 2 sent" in result.output, result.output
+    assert len(now.statements) == 1, now.statements
+    with _ListReads() as scheduled:
+        result = mailer_cli(
+            "send", ISSUE, "--list", "weekly", "--at", "2099-11-24 08:00", "--again"
+        )
+    assert result.exit_code == 0, result.output
+    assert len(scheduled.statements) == 1, scheduled.statements
+    with _ListReads() as tested:
+        result = mailer_cli("send", ISSUE, "--list", "weekly", "--test-to", "qa@example.org")
+    assert result.exit_code == 0, result.output
+    assert len(tested.statements) == 1, tested.statements

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from mailer import reports
+from mailer.config import GuardrailSettings
 from mailer.db import Database
 from mailer.db.models import Event
 from mailer.events.engagement import machine_agent, machine_open, send_engagement
@@ -49,7 +51,11 @@ def test_clicks_per_story_and_link_set_machines_apart(db: Database) -> None:
 def test_a_wider_scanner_rule_changes_the_verdict(db: Database) -> None:
     story = engaged_send(db)
     # Demanding four distinct links in the window: the gateway's three clicks look human.
-    eng = send_engagement(db, story.send_id, scanner_seconds=60, scanner_links=4)
+    eng = send_engagement(
+        db,
+        story.send_id,
+        GuardrailSettings.model_validate({"scanner_seconds": 60, "scanner_links": 4}),
+    )
     links = {link.url: link for link in eng.links}
     assert (links[OTHER].clicks, links[OTHER].machine_clicks) == (1, 0)
 
@@ -80,3 +86,22 @@ def test_report_rates_use_people_and_json_lists_links(db: Database, mailer_cli: 
     table = mailer_cli("report", str(story.send_id))
     assert "Clicks per story and link" in table.output
     assert "1. Autumn comes early" in table.output and "Opened by machines" in table.output
+
+
+def test_the_cli_report_uses_the_configured_scanner_rule(
+    db: Database, mailer_cli: Any, config_file: Path
+) -> None:
+    story = engaged_send(db)
+
+    def other_link() -> tuple[int, int]:
+        result = mailer_cli("report", str(story.send_id), "--format", "json")
+        assert result.exit_code == 0, result.output
+        link = next(x for x in json.loads(result.output)["links"] if x["url"] == OTHER)
+        return link["clicks"], link["machine_clicks"]
+
+    assert other_link() == (0, 1)  # three links in a minute: the gateway's
+    config_file.write_text(
+        "[guardrails]\nscanner_links = 4\n" + config_file.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    assert other_link() == (1, 0)  # four are needed now: its clicks look human

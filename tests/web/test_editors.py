@@ -165,7 +165,7 @@ def test_schedule_a_send(editor: TestClient, app_db: Database) -> None:
     }
     r = editor.post(f"/admin/issues/{SAMPLE}/schedule", data=form)
     assert r.status_code == 303 and re.fullmatch(r"/admin/sends/\d+", r.headers["location"])
-    from mailer.db import web as store
+    from mailer.deliver import overview as store
 
     [row] = store.sends_overview(app_db)
     assert row.status == "scheduled" and row.list_slug == "news"

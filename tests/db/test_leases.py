@@ -1,0 +1,38 @@
+"""The mail queue's leases, through the helper it shares with the outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from mailer.clock import utcnow
+from mailer.db import Database, leases, mailqueue
+from mailer.db.models import QueuedMail
+from mailer.status import MailStatus
+
+
+def test_renewal_extends_only_the_workers_rows_in_flight_and_expiry_says_why(
+    db: Database,
+) -> None:
+    now = utcnow()
+    soon, later = now + timedelta(seconds=30), now + timedelta(minutes=10)
+    with db.session() as s:
+        for n in range(4):
+            mailqueue.add(s, kind="confirmation", to_email=f"p{n}@example.org")
+        mine = [mailqueue.claim_one(s, "a", now, soon) for _ in range(2)]
+        theirs = mailqueue.claim_one(s, "b", now, soon)
+    assert all(mine) and theirs is not None
+    with db.session() as s:
+        assert mailqueue.renew_lease(s, "a", later) == 2
+        assert mailqueue.renew_lease(s, "nobody", later) == 0
+    with db.session() as s:
+        rows = {row.id: row for row in s.query(QueuedMail)}
+        assert all(rows[c.id].lease_until == later for c in mine if c is not None)
+        assert rows[theirs.id].lease_until == soon
+        # b's lease runs out: its message may have left, so it is uncertain, not re-sent.
+        assert mailqueue.expire_leases(s, soon + timedelta(seconds=1)) == 1
+    with db.session() as s:
+        row = s.get(QueuedMail, theirs.id)
+        assert row is not None and row.status == MailStatus.UNCERTAIN
+        assert row.error == leases.LOST
+        untouched = [r for r in s.query(QueuedMail) if r.status == MailStatus.QUEUED]
+        assert len(untouched) == 1
