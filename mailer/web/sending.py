@@ -12,6 +12,7 @@ from typing import Any
 from mailer.db import web as store
 from mailer.deliver import sends
 from mailer.errors import ConflictError, MailerError, ValidationError
+from mailer.lists import public
 from mailer.lists.addresses import InvalidEmail, normalise_email
 
 MAX_TEST_ADDRESSES = 10
@@ -87,7 +88,7 @@ def fit_warnings(state: Any, slug: str, list_slug: str) -> list[str]:
 
 
 def _first_list(state: Any) -> str:
-    lists = store.public_lists(state.database)
+    lists = public.public_lists(state.database)
     if not lists:
         raise MailerError("there is no list yet: add one under lists/ and run `mailer lists sync`")
     return lists[0].slug
