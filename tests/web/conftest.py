@@ -10,9 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 from webkit import PASSWORD, ROOT, SAMPLE, add_list, csrf_of
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.db.users import add_user
 from mailer.web import create_app
 
 

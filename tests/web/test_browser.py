@@ -27,9 +27,9 @@ import pytest
 import uvicorn
 from webkit import PASSWORD, ROOT, SAMPLE, add_list, add_subscriber, need, status_of
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.db.users import add_user
 from mailer.web import create_app
 from tests.support.aws import free_port
 

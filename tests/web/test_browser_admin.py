@@ -16,10 +16,10 @@ import pytest
 from test_browser import ARTIFACTS, browser, live  # noqa: F401  (fixtures)
 from webkit import PASSWORD, SAMPLE, add_list, add_subscriber, send_sample, status_of
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.users import add_user
 from mailer.lists import people
 
 pytestmark = pytest.mark.chromium

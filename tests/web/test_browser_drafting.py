@@ -15,9 +15,9 @@ import pytest
 from test_browser import ARTIFACTS, browser, live  # noqa: F401  (fixtures)
 from webkit import PASSWORD, ROOT, add_list
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.db.users import add_user
 
 pytestmark = pytest.mark.chromium
 SEED_000 = next((ROOT / "tests/draft/seeds").glob("000_*.txt"))

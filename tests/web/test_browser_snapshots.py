@@ -19,10 +19,10 @@ import pytest
 from test_browser import _shot, browser, live  # noqa: F401  (fixtures shared with that module)
 from webkit import PASSWORD, SAMPLE, add_list, add_subscriber
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.models import Recipient
-from mailer.db.users import add_user
 
 pytestmark = pytest.mark.chromium
 TITLE = "AI to everything in China"
