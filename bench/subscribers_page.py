@@ -41,10 +41,10 @@ def _fill(cfg: Path) -> None:
     """One list and ``PEOPLE`` subscribers, by SQL; then planner statistics."""
     from sqlalchemy import event, text
 
+    from mailer.accounts import add_user
     from mailer.config import load_settings
     from mailer.db import Database
     from mailer.db import subscribers as store
-    from mailer.db.users import add_user
 
     settings = load_settings(cfg, environ={})
     db = Database.from_settings(settings)

@@ -122,12 +122,12 @@ subscribe_per_minute = 10
 def _prepare(cfg: Path, folder: Path) -> list[str]:
     """Migrate, import the list, send the sample; return the one-click paths."""
     from mailer import links
+    from mailer.accounts import add_user
     from mailer.compose.snapshot import freeze_issue
     from mailer.config import load_settings
     from mailer.content import load_issue
     from mailer.db import Database
     from mailer.db import subscribers as store
-    from mailer.db.users import add_user
     from mailer.deliver.sends import create_send
     from mailer.deliver.worker import Worker
     from mailer.lists.addresses import email_hash

@@ -73,3 +73,7 @@ class EventError(MailerError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+class UserError(MailerError):
+    """A web username or password that cannot be accepted (``mailer.accounts``)."""

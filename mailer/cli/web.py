@@ -77,7 +77,7 @@ def _read_password(password_stdin: bool) -> str:
 @pass_app
 def users_add(app: AppContext, username: str, password_stdin: bool, replace: bool) -> None:
     """Create USERNAME with a password (argon2id hash); --replace ends their sessions."""
-    from mailer.db.users import add_user
+    from mailer.accounts import add_user
 
     add_user(app.database, username, _read_password(password_stdin), replace=replace)
     click.echo(f"user {username} {'updated' if replace else 'added'}")
@@ -87,7 +87,7 @@ def users_add(app: AppContext, username: str, password_stdin: bool, replace: boo
 @pass_app
 def users_list(app: AppContext) -> None:
     """Show every user who can log in, and where the user is defined."""
-    from mailer.db.users import list_users
+    from mailer.accounts import list_users
 
     users = list_users(app.database, app.settings)
     if not users:
@@ -102,7 +102,7 @@ def users_list(app: AppContext) -> None:
 @pass_app
 def users_remove(app: AppContext, username: str) -> None:
     """Delete USERNAME from the database; their sessions end at once."""
-    from mailer.db.users import remove_user
+    from mailer.accounts import remove_user
 
     remove_user(app.database, username)
     click.echo(f"user {username} removed")
@@ -113,7 +113,7 @@ def users_remove(app: AppContext, username: str) -> None:
 @pass_app
 def users_logout_all(app: AppContext, username: str | None) -> None:
     """End every web session of USERNAME (or of every database user)."""
-    from mailer.db.users import logout_all
+    from mailer.accounts import logout_all
 
     count = logout_all(app.database, username)
     who = f"user {username}" if username else f"{count} database user{'s' if count != 1 else ''}"
@@ -129,7 +129,7 @@ def users_logout_all(app: AppContext, username: str | None) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (scripts).")
 def users_hash(password_stdin: bool) -> None:
     """Print the argon2id hash of a password, for `web.users` in config.toml."""
-    from mailer.db.users import hash_password
+    from mailer.accounts import hash_password
 
     click.echo(hash_password(_read_password(password_stdin)))
 

@@ -1,13 +1,20 @@
-"""The data layer: engine, sessions and migrations.
+"""The data layer: engine, sessions, migrations, and all SQL.
 
-Everything that talks SQL lives under ``mailer.db``; the pipeline stages call
-its functions and never build sessions of their own. One code path serves
-SQLite (the embedded default) and PostgreSQL.
+Everything that talks SQL lives under ``mailer.db``, one store module per
+stage (``subscribers``, ``browse``, ``imports``, ``history``, ``welcomes`` for
+lists; ``outbox``, ``mailqueue``, ``guardrails`` for delivery; ``snapshots``
+for the archive; ``events`` and ``engagement`` for feedback; ``reports``;
+``users`` for web logins). Store functions take a ``Session`` first and never
+commit: the stage services (``mailer.lists``, ``mailer.deliver``, ``mailer.reports``,
+``mailer.accounts``…) open the session with :meth:`Database.session`, so each
+service owns its transaction. The front doors (web, CLI) call the services.
+One code path serves SQLite (the embedded default) and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +62,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # SQLite has one writer: threads taking turns in quick_session wait on
+        # a lock that wakes them at once, rather than in SQLite's busy handler,
+        # which sleeps in steps of up to 100 ms and ruins tail latency under load.
+        self._sqlite_writer = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -68,6 +80,22 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
         with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def quick_session(self) -> Iterator[Session]:
+        """A session for one short write on a hot path (the one-click unsubscribe).
+
+        On PostgreSQL it runs in autocommit mode: give it only work that is a
+        single statement (atomic by itself), and it saves the BEGIN and COMMIT
+        round trips. On SQLite it is a transaction like :meth:`session`, taken
+        in turn with the other quick sessions of this process.
+        """
+        if self.is_sqlite:
+            with self._sqlite_writer, self.sessionmaker() as session, session.begin():
+                yield session
+            return
+        with Session(self._autocommit, expire_on_commit=False) as session, session.begin():
             yield session
 
     def upgrade(self, revision: str = "head", settings: Settings | None = None) -> None:

@@ -1,7 +1,9 @@
-"""A person's history: every action an operator (or the CLI) took on them.
+"""A person's history: every action an operator (or the CLI) took on them, and their mail.
 
 Lines are keyed by the address hash. Forgetting a person erases their lines
 and leaves one that says they were forgotten, which holds no personal data.
+The messages sent to an address and the feedback events about it are read
+from the outbox and the events table (``deliveries_of``, ``events_of``).
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from mailer.clock import utcnow
-from mailer.db.models import HistoryEntry
+from mailer.db.models import Event, HistoryEntry, MailingList, Recipient, Send, Subscriber
 from mailer.lists.addresses import email_hash
 
 
@@ -81,3 +83,80 @@ def erase(session: Session, digest: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message an address got (or was meant to get), for its history page."""
+
+    send_id: int
+    issue_slug: str
+    list_slug: str
+    subject: str
+    status: str
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    bounced_at: datetime | None
+    bounce_type: str | None
+    complained_at: datetime | None
+    unsubscribed_at: datetime | None
+    opens: int
+    clicks: int
+    error: str
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """One feedback event (delivery, bounce, complaint…) about an address."""
+
+    occurred_at: datetime
+    event_type: str
+    send_id: int | None
+    detail: str
+
+
+def deliveries_of(session: Session, email: str, limit: int = 200) -> list[Delivery]:
+    """The messages sent to ``email`` (by address or by subscriber), newest send first."""
+    digest = email_hash(email)
+    rows = session.execute(
+        select(
+            Send.id,
+            Send.issue_slug,
+            MailingList.slug,
+            Send.subject,
+            Recipient.status,
+            Recipient.sent_at,
+            Recipient.delivered_at,
+            Recipient.bounced_at,
+            Recipient.bounce_type,
+            Recipient.complained_at,
+            Recipient.unsubscribed_at,
+            Recipient.opens,
+            Recipient.clicks,
+            Recipient.error,
+        )
+        .join(Send, Send.id == Recipient.send_id)
+        .join(MailingList, MailingList.id == Send.list_id)
+        .where(
+            or_(
+                Recipient.email_hash == digest,
+                Recipient.subscriber_id.in_(
+                    select(Subscriber.id).where(Subscriber.email_hash == digest)
+                ),
+            )
+        )
+        .order_by(Send.id.desc())
+        .limit(limit)
+    ).all()
+    return [Delivery(*tuple(r)) for r in rows]
+
+
+def events_of(session: Session, email: str, limit: int = 200) -> list[EventLine]:
+    """The feedback events about ``email``, newest first."""
+    rows = session.execute(
+        select(Event.occurred_at, Event.event_type, Event.send_id, Event.detail)
+        .where(Event.email == email.strip().lower())
+        .order_by(Event.occurred_at.desc())
+        .limit(limit)
+    ).all()
+    return [EventLine(at, kind, sid, detail) for at, kind, sid, detail in rows]

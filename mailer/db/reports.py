@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, literal, select
+from sqlalchemy import Integer, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from mailer.db.models import Event, MailingList, Recipient, Send
@@ -155,11 +155,17 @@ def recipients_matching(
     return [dict(row._mapping) for row in session.execute(stmt)]
 
 
+_FORMATS = {
+    "minute": "%Y-%m-%d %H:%M:00",
+    "hour": "%Y-%m-%d %H:00:00",
+    "day": "%Y-%m-%d 00:00:00",
+}
+
+
 def _bucket(session: Session, column: Any, unit: str) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc(unit, column)
-    fmt = {"hour": "%Y-%m-%d %H:00:00", "day": "%Y-%m-%d 00:00:00"}[unit]
-    return func.strftime(fmt, column)
+    return func.strftime(_FORMATS[unit], column)
 
 
 def event_timeline(
@@ -178,4 +184,65 @@ def event_timeline(
         if isinstance(when, str):
             when = datetime.fromisoformat(when)
         out.append((when, str(kind), int(n)))
+    return out
+
+
+def activity_span(session: Session, send_id: int) -> tuple[datetime | None, datetime | None]:
+    """The first message sent and the last thing that happened to any of a send's messages."""
+    columns = (
+        Recipient.sent_at,
+        Recipient.delivered_at,
+        Recipient.bounced_at,
+        Recipient.complained_at,
+        Recipient.unsubscribed_at,
+    )
+    row = session.execute(
+        select(func.min(Recipient.sent_at), *(func.max(c) for c in columns)).where(
+            Recipient.send_id == send_id
+        )
+    ).one()
+    first, lasts = row[0], [t for t in row[1:] if t is not None]
+    return first, max(lasts) if lasts else None
+
+
+def send_activity(session: Session, send_id: int, unit: str) -> dict[str, dict[datetime, int]]:
+    """Each series of a send's chart per ``unit`` (minute, hour, day), one bucketing for all.
+
+    Every series is read from the outbox rows, so they share one clock and
+    one bucket size. A delivery is counted no earlier than its message's send
+    (provider clocks run ahead of ours) and only for messages we sent, so the
+    cumulative delivered line can never pass the sent line. Buckets start at
+    naive UTC times.
+    """
+    if unit not in _FORMATS:
+        raise ValueError(f"unit must be one of {sorted(_FORMATS)}")
+    delivered_at = case(
+        (Recipient.delivered_at < Recipient.sent_at, Recipient.sent_at),
+        else_=Recipient.delivered_at,
+    )
+    series: dict[str, tuple[Any, Any]] = {
+        "sent": (Recipient.sent_at, Recipient.sent_at.is_not(None)),
+        "delivered": (
+            delivered_at,
+            and_(
+                Recipient.delivered_at.is_not(None),
+                Recipient.sent_at.is_not(None),
+                Recipient.bounced_at.is_(None),
+            ),
+        ),
+        "bounced": (Recipient.bounced_at, Recipient.bounced_at.is_not(None)),
+        "complained": (Recipient.complained_at, Recipient.complained_at.is_not(None)),
+        "unsubscribed": (Recipient.unsubscribed_at, Recipient.unsubscribed_at.is_not(None)),
+    }
+    out: dict[str, dict[datetime, int]] = {name: {} for name in series}
+    for name, (column, condition) in series.items():
+        bucket = _bucket(session, column, unit).label("bucket")
+        rows = session.execute(
+            select(bucket, func.count())
+            .where(Recipient.send_id == send_id, condition)
+            .group_by(bucket)
+        )
+        for when, n in rows:
+            at = datetime.fromisoformat(when) if isinstance(when, str) else when
+            out[name][at] = int(n)
     return out

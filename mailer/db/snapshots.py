@@ -1,4 +1,4 @@
-"""The snapshot store: each send's frozen web version, and which send the archive shows.
+"""The snapshot store: each send's frozen web version, and what the archive shows.
 
 A snapshot is written with its send (one transaction) and replaced only by a
 re-freeze, which the conditional update refuses once the send has started:
@@ -8,10 +8,11 @@ a published snapshot never changes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, case, delete, insert, select, update
+from sqlalchemy import Table, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mailer.db.models import MailingList, Send, SendPage
@@ -114,3 +115,35 @@ def manifests(
     for slug, manifest in session.execute(query.order_by(Send.started_at, Send.id)):
         out[slug] = manifest or {}
     return out
+
+
+@dataclass(frozen=True)
+class SentIssue:
+    """An issue in the public archive: first went out at ``sent_at``."""
+
+    issue_slug: str
+    subject: str
+    sent_at: datetime
+
+
+def sent_issues(
+    session: Session, list_slug: str | None = None, limit: int = 200
+) -> list[SentIssue]:
+    """Issues with at least one started send (to ``list_slug`` if given), newest first."""
+    first = func.min(Send.started_at)
+    stmt = (
+        select(Send.issue_slug, func.max(Send.subject), first)
+        .where(Send.started_at.is_not(None))
+        .group_by(Send.issue_slug)
+        .order_by(first.desc())
+        .limit(limit)
+    )
+    if list_slug is not None:
+        stmt = stmt.join(MailingList, MailingList.id == Send.list_id).where(
+            MailingList.slug == list_slug
+        )
+    return [
+        SentIssue(slug, subject, when)
+        for slug, subject, when in session.execute(stmt)
+        if when is not None
+    ]

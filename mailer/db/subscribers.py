@@ -1,5 +1,8 @@
 """The subscriber store: every query about lists, subscribers, subscriptions and suppressions.
 
+Also the unsubscribe a reader makes by link (page or RFC 8058 one-click), which
+credits the send that brought the message so the send's report counts it.
+
 Functions take a SQLAlchemy ``Session`` first and never commit, so callers
 (the lists service, the events stage, the web app, delivery) compose several of
 them in one transaction. One code path serves SQLite and PostgreSQL; the only
@@ -14,15 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, case, cast, exists, func, not_, or_, select, update
+from sqlalchemy import Text, and_, case, cast, exists, func, not_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailer.clock import utcnow
-from mailer.db.models import MailingList, Subscriber, Subscription, Suppression
+from mailer.db.models import MailingList, Recipient, Send, Subscriber, Subscription, Suppression
 from mailer.errors import ConflictError, NotFoundError
 from mailer.lists.addresses import email_hash as hash_of
-from mailer.status import SubscriptionStatus, SuppressionReason
+from mailer.status import RecipientStatus, SubscriptionStatus, SuppressionReason
 
 Status = SubscriptionStatus
 
@@ -624,3 +627,137 @@ def hashes_present(session: Session, hashes: Iterable[str]) -> set[str]:
     if not hs:
         return set()
     return set(session.scalars(select(Subscriber.email_hash).where(Subscriber.email_hash.in_(hs))))
+
+
+# --- unsubscribing by link, credited to the send -----------------------------------
+
+
+def _credit_statement(list_id: int, subscriber_id: int) -> Any:
+    latest = (
+        select(Recipient.id)
+        .join(Send, Send.id == Recipient.send_id)
+        .where(
+            Recipient.subscriber_id == subscriber_id,
+            Send.list_id == list_id,
+            Recipient.status == RecipientStatus.SENT,
+        )
+        .order_by(Recipient.sent_at.desc(), Recipient.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        update(Recipient)
+        .where(Recipient.id == latest, Recipient.unsubscribed_at.is_(None))
+        .values(unsubscribed_at=utcnow())
+    )
+
+
+def credit_unsubscribe(session: Session, list_id: int, subscriber_id: int) -> int:
+    """Mark the latest message the subscriber got from the list as unsubscribed.
+
+    One statement; returns how many rows changed (0 when the address got no
+    message from that list, e.g. it followed a confirmation email's link, or
+    when that message already counts an unsubscribe).
+    """
+    stmt = _credit_statement(list_id, subscriber_id).execution_options(synchronize_session=False)
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def unsubscribe_link(
+    session: Session, list_slug: str, email_hash: str, reason: str, now: datetime
+) -> bool:
+    """Unsubscribe by link and credit the send that brought the message, atomically.
+
+    Returns True if the subscription changed; unknown addresses change
+    nothing. ``NotFoundError`` if the list is gone.
+
+    The one-click endpoint must stay fast under load: give it the session of
+    ``Database.quick_session``. On PostgreSQL this is one statement
+    (data-modifying CTEs), which is atomic by itself, so it runs outside an
+    explicit transaction: each round trip saved (BEGIN, the second UPDATE,
+    COMMIT) is a wait on a busy server. SQLite: two statements, one commit.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return _unsubscribe_link_pg(session, list_slug, email_hash, reason, now)
+    unsubscribe = (
+        update(Subscription)
+        .where(
+            Subscription.list_id
+            == select(MailingList.id).where(MailingList.slug == list_slug).scalar_subquery(),
+            Subscription.subscriber_id
+            == select(Subscriber.id).where(Subscriber.email_hash == email_hash).scalar_subquery(),
+            Subscription.status != SubscriptionStatus.UNSUBSCRIBED,
+        )
+        .values(
+            status=SubscriptionStatus.UNSUBSCRIBED,
+            status_reason=reason[:200],
+            status_changed_at=now,
+        )
+        .returning(Subscription.list_id, Subscription.subscriber_id)
+    )
+    list_exists = select(MailingList.id).where(MailingList.slug == list_slug).scalar_subquery()
+    # Core statements on the session's connection: nothing here needs ORM
+    # objects, and skipping the ORM halves the overhead.
+    conn = session.connection()
+    changed = conn.execute(unsubscribe).first()
+    if changed is not None:
+        conn.execute(_credit_statement(changed[0], changed[1]))
+        return True
+    if conn.scalar(select(list_exists)) is None:
+        raise NotFoundError(f"no list {list_slug!r}")
+    return False
+
+
+# The PostgreSQL one-click in one statement. Every sub-statement sees the same
+# snapshot; ``credited`` learns what ``changed`` did from its RETURNING rows.
+_UNSUBSCRIBE_PG = text(
+    """
+WITH list AS (SELECT id FROM lists WHERE slug = :slug),
+changed AS (
+    UPDATE subscriptions
+    SET status = :unsubscribed, status_reason = :reason, status_changed_at = :now
+    WHERE list_id = (SELECT id FROM list)
+      AND subscriber_id = (SELECT id FROM subscribers WHERE email_hash = :hash)
+      AND status <> :unsubscribed
+    RETURNING list_id, subscriber_id
+),
+credited AS (
+    UPDATE send_recipients
+    SET unsubscribed_at = :now
+    WHERE id = (
+        SELECT r.id FROM send_recipients r
+        JOIN sends s ON s.id = r.send_id
+        JOIN changed c ON c.subscriber_id = r.subscriber_id AND c.list_id = s.list_id
+        WHERE r.status = :sent
+        ORDER BY r.sent_at DESC, r.id DESC
+        LIMIT 1
+    )
+      AND unsubscribed_at IS NULL
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM changed), (SELECT id FROM list), (SELECT count(*) FROM credited)
+"""
+)
+
+
+def _unsubscribe_link_pg(
+    session: Session, list_slug: str, email_hash: str, reason: str, now: datetime
+) -> bool:
+    changed, list_id, _credited = (
+        session.connection()
+        .execute(
+            _UNSUBSCRIBE_PG,
+            {
+                "slug": list_slug,
+                "hash": email_hash,
+                "reason": reason[:200],
+                "now": now,
+                "unsubscribed": SubscriptionStatus.UNSUBSCRIBED,
+                "sent": RecipientStatus.SENT,
+            },
+        )
+        .one()
+    )
+    if list_id is None:
+        raise NotFoundError(f"no list {list_slug!r}")
+    return bool(changed)

@@ -1,149 +1,67 @@
 """The users store: editors and operators who log in to the web app.
 
-Passwords are kept as argon2id hashes (argon2-cffi); a plain password never
-reaches the database. Users can also come from configuration
-(``web.users``), for deployments that keep state out of the database.
+SQL only: the rules (username and password policy, argon2id hashing, session
+stamps, users from configuration) are in ``mailer.accounts``, which also owns
+the transactions. A plain password never reaches this module.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass
 from datetime import datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
-from mailer.clock import utcnow
-from mailer.config import Settings
-from mailer.db import Database
 from mailer.db.models import User
-from mailer.errors import ConflictError, MailerError, NotFoundError
-
-_hasher = PasswordHasher()
-# Verified against when the user does not exist, so a wrong name costs as much
-# time as a wrong password and login timing does not reveal which names exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
-MIN_PASSWORD = 10
 
 
-class UserError(MailerError):
-    """A username or password that cannot be accepted."""
+def password_hash(session: Session, username: str) -> str | None:
+    """The stored hash of ``username``'s password, or None if there is no such user."""
+    return session.scalar(select(User.password_hash).where(User.username == username))
 
 
-@dataclass(frozen=True)
-class UserInfo:
-    username: str
-    source: str  # "database" or "config"
-    created_at: datetime | None
+def session_generation(session: Session, username: str) -> int | None:
+    """``username``'s session generation, or None if there is no such user."""
+    return session.scalar(select(User.session_generation).where(User.username == username))
 
 
-def hash_password(password: str) -> str:
-    """Return the argon2id hash of ``password`` after checking its length."""
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password too short: use at least {MIN_PASSWORD} characters")
-    return _hasher.hash(password)
-
-
-def _check_username(username: str) -> None:
-    if not USERNAME_RE.match(username):
-        raise UserError(
-            f"username {username!r} is not valid: use 1-100 letters, digits, or . _ @ -"
-        )
-
-
-def add_user(db: Database, username: str, password: str, *, replace: bool = False) -> None:
-    """Create ``username`` (or, with ``replace``, set a new password for it)."""
-    _check_username(username)
-    digest = hash_password(password)
-    with db.session() as s:
-        user = s.scalar(select(User).where(User.username == username))
-        if user is not None and not replace:
-            raise ConflictError(f"user {username!r} already exists (use --replace to reset)")
-        if user is None:
-            s.add(
-                User(
-                    username=username,
-                    password_hash=digest,
-                    created_at=utcnow(),
-                    session_generation=1,
-                )
-            )
-        else:
-            # New credentials: every session opened with the old ones ends.
-            s.execute(
-                update(User)
-                .where(User.id == user.id)
-                .values(password_hash=digest, session_generation=User.session_generation + 1)
-            )
-
-
-def remove_user(db: Database, username: str) -> None:
-    """Delete ``username``; raise ``NotFoundError`` if there is no such user."""
-    with db.session() as s:
-        result = s.execute(delete(User).where(User.username == username))
-        if not result.rowcount:  # type: ignore[attr-defined]
-            raise NotFoundError(f"no user {username!r} in the database")
-
-
-def logout_all(db: Database, username: str | None = None) -> int:
-    """End every session of ``username`` (or of every database user); return users affected.
-
-    Raises ``NotFoundError`` for a name that is not in the database.
-    """
-    with db.session() as s:
-        query = update(User).values(session_generation=User.session_generation + 1)
-        if username is not None:
-            query = query.where(User.username == username)
-        count = int(s.execute(query).rowcount)  # type: ignore[attr-defined]
-    if username is not None and not count:
-        raise NotFoundError(f"no user {username!r} in the database")
-    return count
-
-
-def session_stamp(db: Database, settings: Settings, username: str) -> str | None:
-    """What a session of ``username`` must carry to be valid; None if the user is gone.
-
-    A database user's stamp is their session generation (bumped by a password
-    change and ``logout_all``); a configured user's is derived from their
-    hash, so changing it in the configuration ends their sessions.
-    """
-    with db.session() as s:
-        generation = s.scalar(select(User.session_generation).where(User.username == username))
-    if generation is not None:
-        return f"db:{generation}"
-    configured = settings.web.users.get(username)
-    if configured is not None:
-        digest = hashlib.sha256(configured.get_secret_value().encode("utf-8")).hexdigest()
-        return f"config:{digest[:32]}"
-    return None
-
-
-def list_users(db: Database, settings: Settings) -> list[UserInfo]:
-    """Every user who can log in: database users, then those from configuration."""
-    with db.session() as s:
-        rows = s.execute(select(User.username, User.created_at).order_by(User.username)).all()
-    users = [UserInfo(name, "database", created) for name, created in rows]
-    users += [UserInfo(name, "config", None) for name in sorted(settings.web.users)]
-    return users
-
-
-def authenticate(db: Database, settings: Settings, username: str, password: str) -> bool:
-    """Return True when ``password`` is right for ``username`` (database or config).
-
-    Runs one argon2 verification whatever happens, so the answer's timing does
-    not tell whether the user exists.
-    """
-    with db.session() as s:
-        stored = s.scalar(select(User.password_hash).where(User.username == username))
-    if stored is None and username in settings.web.users:
-        stored = settings.web.users[username].get_secret_value()
-    try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+def add(session: Session, username: str, digest: str, now: datetime) -> bool:
+    """Create ``username`` with password hash ``digest``; False if the name is taken."""
+    if password_hash(session, username) is not None:
         return False
-    return stored is not None
+    session.execute(
+        insert(User).values(
+            username=username, password_hash=digest, created_at=now, session_generation=1
+        )
+    )
+    return True
+
+
+def set_password(session: Session, username: str, digest: str) -> bool:
+    """Give ``username`` a new password hash and end their sessions; False if no such user."""
+    result = session.execute(
+        update(User)
+        .where(User.username == username)
+        .values(password_hash=digest, session_generation=User.session_generation + 1)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def remove(session: Session, username: str) -> bool:
+    """Delete ``username``; False if there was no such user."""
+    result = session.execute(delete(User).where(User.username == username))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def end_sessions(session: Session, username: str | None = None) -> int:
+    """Bump the session generation of ``username`` (or of every user); return how many."""
+    query = update(User).values(session_generation=User.session_generation + 1)
+    if username is not None:
+        query = query.where(User.username == username)
+    return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+
+def all_users(session: Session) -> list[tuple[str, datetime]]:
+    """(username, created at) of every database user, by name."""
+    rows = session.execute(select(User.username, User.created_at).order_by(User.username))
+    return [(name, created) for name, created in rows]

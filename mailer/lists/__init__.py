@@ -2,13 +2,19 @@
 
 - ``files``: ``lists/<slug>.toml`` parsing and ``mailer lists sync``.
 - ``addresses``: email validation and normalisation.
-- ``optin``: subscribe, confirm and unsubscribe-by-link (what the web app calls).
-- ``people``: the operator's actions on one subscriber (``mailer subscribers …``).
+- ``optin``: subscribe, confirm, and the one unsubscribe by link (page and
+  one-click), which credits the send that brought the message.
+- ``public``: the lists as visitors see them, and a reader's preferences.
+- ``overview``: counts per list and browsing subscribers (the operator's view).
+- ``people``: the operator's actions on one subscriber (``mailer subscribers …``),
+  and what was sent to them.
+- ``welcome``: each list's welcome mail.
 - ``importer`` / ``exporter``: CSV in and out.
 
 Import the module you need (``from mailer.lists import optin``); this package
 imports none of them, so the delivery stage can use ``addresses`` without
 pulling in opt-in (which queues mail through delivery).
 
-All SQL is in ``mailer.db.subscribers`` and ``mailer.db.imports``.
+These services own their transactions; all SQL is in the stores
+``mailer.db.subscribers``, ``browse``, ``history``, ``imports`` and ``welcomes``.
 """

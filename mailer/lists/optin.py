@@ -1,11 +1,13 @@
 """Subscribing, double opt-in confirmation and unsubscribing by link.
 
-These are what the web app calls. Two privacy rules shape them: the outcome a
-visitor sees never reveals whether an address was already on the list,
-unsubscribed or suppressed; and nobody but the address owner can turn an
-unsubscribed or suppressed address back on. A subscribe form post for an
-unsubscribed address therefore only sends a confirmation (even on single
-opt-in lists); the owner clicking it is the new explicit subscribe.
+These are what the web app calls; ``unsubscribe_by_token`` is the one
+unsubscribe a reader makes, and it credits the send that brought the message.
+Two privacy rules shape them: the outcome a visitor sees never reveals whether
+an address was already on the list, unsubscribed or suppressed; and nobody but
+the address owner can turn an unsubscribed or suppressed address back on. A
+subscribe form post for an unsubscribed address therefore only sends a
+confirmation (even on single opt-in lists); the owner clicking it is the new
+explicit subscribe.
 
 The form itself only queues a request (``request_subscribe``): the worker
 handles it and delivers the confirmation, so the form does the same work for
@@ -255,16 +257,20 @@ def confirm(db: Database, settings: Settings, token: str) -> ConfirmResult:
 
 def unsubscribe_by_token(
     db: Database, token: links.ListToken, reason: str = "unsubscribe link"
-) -> UnsubscribeResult:
+) -> bool:
     """Unsubscribe the address a signed link names from its list (idempotent).
 
-    The caller verifies the token (``links.read_token``). Raises
-    ``NotFoundError`` only when the list itself no longer exists.
+    The one unsubscribe a reader makes (the unsubscribe page, RFC 8058
+    one-click): it also credits the send that brought the message, so the
+    send's report counts the unsubscribe. True if the subscription changed;
+    an unknown address changes nothing. The caller verifies the token
+    (``links.read_token``). Raises ``NotFoundError`` only when the list itself
+    no longer exists.
     """
-    with db.session() as session:
-        lst = store.get_list(session, token.list_slug)
-        changed = store.unsubscribe(session, lst.id, token.email_hash, reason)
-        return UnsubscribeResult(lst.slug, lst.name, changed)
+    # A quick session: on PostgreSQL the store makes this one statement
+    # outside a transaction, which the one-click endpoint under load needs.
+    with db.quick_session() as session:
+        return store.unsubscribe_link(session, token.list_slug, token.email_hash, reason, utcnow())
 
 
 def resubscribe_by_token(

@@ -17,7 +17,6 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import history as log
 from mailer.db import subscribers as store
-from mailer.db import web as web_store
 from mailer.db.models import MailingList, Subscriber, Subscription, Suppression
 from mailer.errors import ConflictError, MailerError, NotFoundError, Problem, ValidationError
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
@@ -276,6 +275,12 @@ def history(db: Database, email: str) -> list[log.HistoryLine]:
         return log.history_of(session, email)
 
 
+def mail_history(db: Database, email: str) -> tuple[list[log.Delivery], list[log.EventLine]]:
+    """The messages sent to ``email`` and the feedback events about it, newest first."""
+    with db.session() as session:
+        return log.deliveries_of(session, email), log.events_of(session, email)
+
+
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat(timespec="seconds") + "Z" if when else None
 
@@ -286,7 +291,7 @@ def export_data(db: Database, email: str, actor: str = "cli") -> dict[str, Any]:
     The export itself is recorded in the person's history.
     """
     profile = show(db, email)
-    deliveries, events = web_store.subscriber_history(db, email)
+    deliveries, events = mail_history(db, email)
     with db.session() as session:
         log.record(session, email, "data exported", actor=actor)
         lines = log.history_of(session, email, limit=10_000)

@@ -345,6 +345,27 @@ def preview(db: Database, settings: Settings, list_slug: str) -> RenderedWelcome
     return RenderedWelcome(subject, html, text)
 
 
+def preview_page(
+    db: Database, settings: Settings, list_slug: str
+) -> tuple[MailingList, RenderedWelcome | None, list[str]]:
+    """The list, its welcome as :func:`preview` shows it, and why it cannot be shown.
+
+    The welcome is None when the list has none or it is broken; the problems
+    then say what is wrong (one line each), for the list's welcome page.
+    """
+    with db.session() as session:
+        lst = store.get_list(session, list_slug)
+        session.expunge(lst)
+    if not lst.welcome:
+        return lst, None, []
+    try:
+        return lst, preview(db, settings, list_slug), []
+    except ValidationError as exc:
+        return lst, None, [str(p) for p in exc.problems]
+    except MailerError as exc:
+        return lst, None, [exc.message]
+
+
 def send_test(db: Database, settings: Settings, list_slug: str, to: str) -> int:
     """Queue a test copy of the list's welcome to ``to``; the worker delivers it.
 

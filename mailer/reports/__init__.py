@@ -2,7 +2,9 @@
 
 The web app and the CLI both call ``send_report``, ``recipients_for``,
 ``list_report`` and ``timeline``; rendering (table, JSON, CSV) lives in
-``mailer.reports.render``.
+``mailer.reports.render``, a send's activity chart in ``mailer.reports.activity``
+and each list's health (the lists page) in ``mailer.reports.health``. The SQL
+is in ``mailer.db.reports``.
 
 Rates follow SES's own arithmetic: bounces, complaints, deliveries and
 unsubscribes are per message *sent*; unique opens and clicks per message

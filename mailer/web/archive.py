@@ -20,8 +20,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer import links
-from mailer.db import web as store
+from mailer.compose import archive as published
 from mailer.errors import NotFoundError
+from mailer.lists import public
 from mailer.web.app import render, web_state
 from mailer.web.issues import SLUG
 
@@ -63,19 +64,15 @@ class SnapshotCache:
 
 async def home(request: Request) -> Response:
     state = web_state(request)
-    lists = await state.run(store.public_lists, state.database)
-    issues = await state.run(_sent, state, None, 20)
+    lists = await state.run(public.public_lists, state.database)
+    issues = await state.run(published.sent_issues, state.database, None, 20)
     return render(request, "public/home.html", {"lists": lists, "issues": issues})
 
 
 async def index(request: Request) -> Response:
     state = web_state(request)
-    issues = await state.run(_sent, state, None, 500)
+    issues = await state.run(published.sent_issues, state.database, None, 500)
     return render(request, "public/archive.html", {"issues": issues})
-
-
-def _sent(state: Any, list_slug: str | None, limit: int) -> list[store.SentIssue]:
-    return store.sent_issues_for(state.database, list_slug, limit)
 
 
 def _page(state: Any, slug: str, rest: str) -> tuple[str, str]:
@@ -88,12 +85,12 @@ def _page(state: Any, slug: str, rest: str) -> tuple[str, str]:
     send_id = state.issues.remember(
         f"published:{slug}",
         PUBLIC_MAX_AGE,
-        lambda: store.published_send_for(state.database, slug, state.settings.site.archive_list),
+        lambda: published.published_send(state.database, slug, state.settings.site.archive_list),
         keep=False,
     )
     if send_id is None:
         raise NotFoundError(f"no published issue {slug!r}")
-    pages = state.snapshots.get(send_id, lambda sid: store.snapshot_pages(state.database, sid))
+    pages = state.snapshots.get(send_id, lambda sid: published.pages(state.database, sid))
     rest = rest.strip("/")
     for key in [rest, f"{rest}/index.html"] if rest else ["index.html"]:
         if key in pages:
@@ -131,11 +128,11 @@ async def issue_page(request: Request) -> Response:
 async def feed(request: Request) -> Response:
     state = web_state(request)
     slug = request.path_params["list"]
-    lst = await state.run(store.public_list, state.database, slug)
-    issues = await state.run(_sent, state, slug, 50)
+    lst = await state.run(public.public_list, state.database, slug)
+    issues = await state.run(published.sent_issues, state.database, slug, 50)
     # Summaries come from what was sent (the snapshot's manifest), not the files.
     summaries = await state.run(
-        store.sent_summaries, state.database, [i.issue_slug for i in issues], slug
+        published.summaries, state.database, [i.issue_slug for i in issues], slug
     )
     entries = [(item, summaries.get(item.issue_slug, "")) for item in issues]
     xml = atom_feed(state.settings, lst, entries)
@@ -151,7 +148,7 @@ def _iso(when: datetime) -> str:
 
 
 def atom_feed(
-    settings: Any, lst: store.PublicList, entries: list[tuple[store.SentIssue, str]]
+    settings: Any, lst: public.PublicList, entries: list[tuple[published.SentIssue, str]]
 ) -> bytes:
     """An Atom 1.0 document listing ``entries`` (newest first) of list ``lst``."""
     ET.register_namespace("", ATOM)

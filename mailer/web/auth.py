@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from mailer.db.users import authenticate, session_stamp
+from mailer.accounts import authenticate, session_stamp
 from mailer.web.app import render, web_state
 from mailer.web.security import (
     SESSION_STAMP,

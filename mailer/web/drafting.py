@@ -17,9 +17,9 @@ from starlette.routing import Route
 
 from mailer.content.languages import available_languages
 from mailer.content.loader import slugify
-from mailer.db import web as store
 from mailer.draft import SHAPES, Draft, Source, create, draft, from_bytes
 from mailer.errors import MailerError
+from mailer.lists import public
 from mailer.web.app import flash, render, web_state
 from mailer.web.issues import SLUG, issue_slugs, issues_root
 from mailer.web.security import form_str, login_required
@@ -97,7 +97,7 @@ async def _new_issue(request: Request) -> Response:
             if source.name != PASTED and not source.html:
                 options["text"] = source.text
             if options["list"] and not options["newsletter"]:
-                lists = await state.run(store.public_lists, state.database)
+                lists = await state.run(public.public_lists, state.database)
                 named = {str(lst.slug): str(lst.name) for lst in lists}
                 options["newsletter"] = named.get(options["list"], "")
             result = await state.run(_draft, state, source, options)
@@ -124,7 +124,7 @@ async def _new_issue(request: Request) -> Response:
             "shapes": SHAPES,
             "languages": available_languages(),
             "newsletters": await state.run(_newsletters, state),
-            "lists": await state.run(store.public_lists, state.database),
+            "lists": await state.run(public.public_lists, state.database),
             "max_upload": MAX_UPLOAD_BYTES,
         },
         status=status,

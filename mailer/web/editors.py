@@ -11,9 +11,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from mailer import links
-from mailer.db import web as store
 from mailer.deliver import freeze, overview
 from mailer.errors import MailerError, NotFoundError, ValidationError
+from mailer.lists import public
 from mailer.web import preview, sending
 from mailer.web.app import flash, render, web_state
 from mailer.web.issues import fingerprint, issue_slugs
@@ -65,7 +65,7 @@ async def issue_preview(request: Request) -> Response:
     view = request.query_params.get("view", "devices")
     view = view if view in VIEWS else "devices"
     summary = await state.run(state.issues.summary, slug)
-    lists = await state.run(store.public_lists, state.database)
+    lists = await state.run(public.public_lists, state.database)
     chosen = _chosen_list(lists, request.query_params.get("list", ""))
     sender = await state.run(freeze.list_sender, state.database, chosen.slug) if chosen else None
     composed = None

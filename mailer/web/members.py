@@ -27,9 +27,8 @@ from starlette.routing import Route
 
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.db import subscribers as store
 from mailer.errors import MailerError, NotFoundError, Problem, ValidationError
-from mailer.lists import exporter, importer
+from mailer.lists import exporter, importer, overview
 from mailer.status import SubscriptionStatus
 from mailer.web.app import flash, render, web_state
 from mailer.web.security import form_str, login_required
@@ -48,10 +47,9 @@ def _slug(request: Request) -> str:
     return str(request.path_params["slug"])
 
 
-def _counts(db: Database, slug: str) -> store.ListCounts:
-    with db.session() as s:
-        [counts] = store.list_counts(s, slug)
-        return counts
+def _counts(db: Database, slug: str) -> overview.ListCounts:
+    [counts] = overview.list_counts(db, slug)
+    return counts
 
 
 @login_required

@@ -15,9 +15,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer import links
-from mailer.db import web as store
 from mailer.errors import MailerError, NotFoundError
-from mailer.lists import optin
+from mailer.lists import optin, public
 from mailer.lists.addresses import InvalidEmail
 from mailer.web import archive, drafts
 from mailer.web.app import render, web_state
@@ -38,7 +37,7 @@ def _form_ctx(request: Request) -> dict[str, Any]:
 async def _public_list(request: Request, slug: str) -> Any:
     state = web_state(request)
     try:
-        return await state.run(store.public_list, state.database, slug)
+        return await state.run(public.public_list, state.database, slug)
     except NotFoundError:
         # The store's message advises the operator; visitors get a plain one.
         raise NotFoundError(f"There is no newsletter called “{slug}”.") from None
@@ -157,9 +156,7 @@ def _pair(token: links.ListToken) -> tuple[str, str]:
 
 def _unsubscribe(state: Any, token: links.ListToken) -> None:
     try:
-        store.unsubscribe_link(
-            state.database, token.list_slug, token.email_hash, "unsubscribe link"
-        )
+        optin.unsubscribe_by_token(state.database, token, "unsubscribe link")
     except NotFoundError:
         return  # the list is gone: nobody will be mailed from it, which is what was asked
 
@@ -197,7 +194,7 @@ async def preferences(request: Request) -> Response:
         form = await request.form()
         wanted = {str(v) for v in form.getlist("lists")}
         to_confirm = await state.run(
-            store.save_preferences, state.database, token.email_hash, wanted
+            public.save_preferences, state.database, token.email_hash, wanted
         )
         if to_confirm:
             # The link may be old or forwarded: adding a list takes a fresh
@@ -206,7 +203,7 @@ async def preferences(request: Request) -> Response:
                 optin.confirm_lists, state.database, state.settings, token.email_hash, to_confirm
             )
         saved = True
-    choices = await state.run(store.preferences, state.database, token.email_hash)
+    choices = await state.run(public.preferences, state.database, token.email_hash)
     lst = await _optional_list(request, token.list_slug)
     return render(
         request,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -12,10 +12,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mailer import clock, reports
-from mailer.db import web as store
 from mailer.deliver import overview
 from mailer.deliver.guardrails import tripped
 from mailer.errors import NotFoundError
+from mailer.reports import activity
 from mailer.reports import render as report_render
 from mailer.web import sending
 from mailer.web.app import render, web_state
@@ -24,64 +24,24 @@ from mailer.web.security import login_required
 from mailer.web.sends import ACTIVE, send_id_of
 
 RECIPIENT_PAGE = 100
-UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
 # Report rows that are people (clickable), and those that are sums over messages.
 LINKED = {"recipients", *reports.STATUSES}
-SERIES = ("sent", "delivered", "bounced", "complained", "unsubscribed")
-
-
-def chart_unit(start: datetime, end: datetime) -> str:
-    """The one bucket size for every series, from the span of the send's activity."""
-    span = end - start
-    if span <= timedelta(hours=3):
-        return "minute"
-    if span <= timedelta(days=3):
-        return "hour"
-    return "day"
-
-
-def chart_series(
-    state: Any, send_id: int, started: datetime | None
-) -> tuple[str, list[datetime], dict[str, list[int]]] | None:
-    """(unit, bucket starts in the site's timezone, count per bucket per series), or None."""
-    if started is None:
-        return None
-    first, last = store.activity_span(state.database, send_id)
-    if first is None or last is None:
-        return None
-    unit = chart_unit(min(first, started), last)
-    zone = state.settings.site.timezone
-    # Days follow the site's calendar: bucket by hour in SQL, then by local day here.
-    raw = store.send_activity(state.database, send_id, "hour" if unit == "day" else unit)
-    series: dict[str, dict[datetime, int]] = {name: {} for name in SERIES}
-    for name in SERIES:
-        for at, n in raw[name].items():
-            local = clock.to_local(at, zone)
-            if unit == "day":
-                local = local.replace(hour=0, minute=0, second=0, microsecond=0)
-            series[name][local] = series[name].get(local, 0) + n
-    times = sorted({t for points in series.values() for t in points})
-    if not times:
-        return None
-    # Start every line from zero one bucket before the first activity, so a
-    # send that fits in one bucket still draws a rising line, not a dot.
-    times.insert(0, times[0] - UNITS[unit])
-    return unit, times, {name: [series[name].get(t, 0) for t in times] for name in SERIES}
+SERIES = activity.SERIES
 
 
 def build_chart(state: Any, send_id: int, started: datetime | None) -> Markup | None:
     """The send's activity over time as SVG, or None before it has any."""
-    found = chart_series(state, send_id, started)
+    zone = state.settings.site.timezone
+    found = activity.send_activity(state.database, send_id, started, zone)
     if found is None:
         return None
-    unit, times, lines = found
+    unit, times, lines = found.unit, found.times, found.lines
     panels = [
         Panel("Messages sent and delivered (cumulative)", {k: lines[k] for k in SERIES[:2]}),
         Panel(
             "Bounces, complaints and unsubscribes (cumulative)", {k: lines[k] for k in SERIES[2:]}
         ),
     ]
-    zone = state.settings.site.timezone
     title = f"Activity of send {send_id} per {unit}, times in {zone} ({clock.offset(times[-1])})"
     return timeline(times, panels, title, unit)
 

@@ -114,7 +114,7 @@ async def session_is_valid(request: Request) -> bool:
     A session that no longer holds (user removed, password changed, ``mailer
     users logout-all``) is cleared.
     """
-    from mailer.db.users import session_stamp
+    from mailer.accounts import session_stamp
     from mailer.web.app import web_state
 
     user = current_user(request)

@@ -21,11 +21,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer.db import Database
-from mailer.db import browse as browse_store
-from mailer.db import subscribers as store
-from mailer.db import web as web_store
 from mailer.errors import MailerError, NotFoundError, Problem, ValidationError
-from mailer.lists import people
+from mailer.lists import overview, people, public
 from mailer.status import SubscriptionStatus
 from mailer.web.app import flash, render, web_state
 from mailer.web.errors import status_for
@@ -75,20 +72,18 @@ def parse_filters(request: Request) -> dict[str, str]:
 def browse_page_data(
     db: Database, chosen: dict[str, str], after: int | None, before: int | None
 ) -> dict[str, Any]:
-    """Everything the subscribers page shows, in one transaction."""
-    with db.session() as s:
-        lists = store.all_lists(s)
-        list_id = None
-        if chosen["list"]:
-            list_id = store.get_list(s, chosen["list"]).id
-        filters = browse_store.Filters(
-            list_id=list_id,
-            status=chosen["status"] or None,
-            suppressed=SUPPRESSED_CHOICES[chosen["suppressed"]],
-            query=chosen["q"],
-        )
-        page = browse_store.browse(s, filters, after=after, before=before, limit=PAGE_SIZE)
-        return {"lists": [(lst.slug, lst.name) for lst in lists], "page": page}
+    """Everything the subscribers page shows (one transaction: ``overview.browse``)."""
+    found = overview.browse(
+        db,
+        list_slug=chosen["list"],
+        status=chosen["status"] or None,
+        suppressed=SUPPRESSED_CHOICES[chosen["suppressed"]],
+        query=chosen["q"],
+        after=after,
+        before=before,
+        limit=PAGE_SIZE,
+    )
+    return {"lists": found.lists, "page": found.page}
 
 
 def page_link(chosen: dict[str, str], **extra: int) -> str:
@@ -131,9 +126,9 @@ async def subscriber_page(request: Request) -> Response:
     if not email:
         return RedirectResponse("/admin/subscribers", status_code=303)
     profile = await state.run(people.show, state.database, email)
-    deliveries, events = await state.run(web_store.subscriber_history, state.database, email)
+    deliveries, events = await state.run(people.mail_history, state.database, email)
     lines = await state.run(people.history, state.database, email)
-    lists = await state.run(web_store.public_lists, state.database)
+    lists = await state.run(public.public_lists, state.database)
     attributes = "\n".join(
         f"{k} = {v}"
         for k, v in sorted(
@@ -181,7 +176,7 @@ def parse_attributes(text: str) -> dict[str, str]:
 @login_required
 async def add_form(request: Request) -> Response:
     state = web_state(request)
-    lists = await state.run(web_store.public_lists, state.database)
+    lists = await state.run(public.public_lists, state.database)
     chosen = request.query_params.get("list", "")
     return render(
         request,
@@ -212,7 +207,7 @@ async def add_subscriber(request: Request) -> Response:
             actor_of(request),
         )
     except MailerError as exc:
-        lists = await state.run(web_store.public_lists, state.database)
+        lists = await state.run(public.public_lists, state.database)
         return render(
             request,
             "admin/subscriber_add.html",

@@ -7,40 +7,23 @@ show its result.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from mailer.errors import MailerError, ValidationError
+from mailer.errors import MailerError
 from mailer.lists import welcome
 from mailer.web.app import flash, render, web_state
 from mailer.web.security import EMAIL_FRAME_CSP, form_str, login_required
-
-
-def _preview(state: Any, slug: str) -> tuple[Any, welcome.RenderedWelcome | None, list[str]]:
-    """The list, its rendered welcome (None if it has none or it is broken), and problems."""
-    from mailer.db import subscribers as store
-
-    with state.database.session() as session:
-        lst = store.get_list(session, slug)
-        session.expunge(lst)
-    if not lst.welcome:
-        return lst, None, []
-    try:
-        return lst, welcome.preview(state.database, state.settings, slug), []
-    except ValidationError as exc:
-        return lst, None, [str(p) for p in exc.problems]
-    except MailerError as exc:
-        return lst, None, [exc.message]
 
 
 @login_required
 async def welcome_page(request: Request) -> Response:
     state = web_state(request)
     slug = request.path_params["slug"]
-    lst, shown, problems = await state.run(_preview, state, slug)
+    lst, shown, problems = await state.run(
+        welcome.preview_page, state.database, state.settings, slug
+    )
     return render(
         request,
         "admin/welcome.html",

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from mailer import links
+from mailer import links, reports
+from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
+from mailer.db.models import Recipient, Send
 from mailer.deliver.worker import Worker
 from mailer.errors import NotFoundError
 from mailer.lists.addresses import InvalidEmail, email_hash
@@ -23,7 +25,7 @@ from mailer.lists.optin import (
     subscription_status,
     unsubscribe_by_token,
 )
-from mailer.status import SuppressionReason
+from mailer.status import RecipientStatus, SendStatus, SuppressionReason
 
 ADDR = "Reader@Example.ORG"
 
@@ -129,9 +131,8 @@ def test_unsubscribed_is_not_resurrected_by_a_form_post(
     lists_db: Database, settings: Settings, outbox: Path
 ) -> None:
     subscribe(lists_db, settings, "daily", ADDR)
-    res = unsubscribe_by_token(lists_db, links.ListToken("daily", email_hash(ADDR)))
-    assert res.changed and res.list_name == "Daily Digest"
-    assert not unsubscribe_by_token(lists_db, links.ListToken("daily", email_hash(ADDR))).changed
+    assert unsubscribe_by_token(lists_db, links.ListToken("daily", email_hash(ADDR)))
+    assert not unsubscribe_by_token(lists_db, links.ListToken("daily", email_hash(ADDR)))
     # Anyone can type this address into the form: it stays unsubscribed until
     # the owner clicks the confirmation link.
     assert subscribe(lists_db, settings, "daily", ADDR) is SubscribeOutcome.SUBSCRIBED
@@ -232,3 +233,56 @@ def test_confirmation_mail_carries_look_alike_names_as_text(
     assert evil in msg["Subject"]
     assert msg["To"] == "reader@xn--bcher-kva.example"
     assert "".join(msg["From"].addresses[0].display_name.split()) == evil
+
+
+def _sent_to(db: Database, list_slug: str, email: str) -> int:
+    """A finished send to ``list_slug`` whose one message went to ``email``; its id."""
+    with db.session() as s:
+        lst = store.get_list(s, list_slug)
+        sub = store.find_subscriber(s, email)
+        assert sub is not None
+        send = Send(
+            issue_slug="issue-1",
+            list_id=lst.id,
+            subject="Issue 1",
+            status=SendStatus.DONE,
+            status_reason="",
+            created_at=utcnow(),
+            started_at=utcnow(),
+            total=1,
+        )
+        s.add(send)
+        s.flush()
+        s.add(
+            Recipient(
+                send_id=send.id,
+                subscriber_id=sub.id,
+                email=sub.email,
+                email_hash=sub.email_hash,
+                status=RecipientStatus.SENT,
+                attempts=1,
+                error="",
+                sent_at=utcnow(),
+                opens=0,
+                clicks=0,
+            )
+        )
+        return send.id
+
+
+def test_an_unsubscribe_by_link_counts_in_the_report_of_the_send_that_brought_it(
+    lists_db: Database, settings: Settings
+) -> None:
+    """The one unsubscribe path (page, one-click) credits the send, once."""
+    subscribe(lists_db, settings, "daily", ADDR)
+    send_id = _sent_to(lists_db, "daily", ADDR)
+    assert reports.send_report(lists_db, send_id).counts["unsubscribed"] == 0
+    token = links.ListToken("daily", email_hash(ADDR))
+    assert unsubscribe_by_token(lists_db, token)
+    assert _status(lists_db, "daily", ADDR) == "unsubscribed"
+    assert reports.send_report(lists_db, send_id).counts["unsubscribed"] == 1
+    # A second click changes nothing, and counts nothing twice.
+    assert not unsubscribe_by_token(lists_db, token)
+    assert reports.send_report(lists_db, send_id).counts["unsubscribed"] == 1
+    with pytest.raises(NotFoundError):
+        unsubscribe_by_token(lists_db, links.ListToken("gone", email_hash(ADDR)))

@@ -14,9 +14,9 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.db.users import add_user
 from mailer.web import create_app
 from tests.support.paths import ROOT
 from tests.support.peers import chromium, free_port

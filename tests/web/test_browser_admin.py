@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.db.users import add_user
 from mailer.lists import people
 from tests.support.web import (
     PASSWORD,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.db.users import add_user
 from tests.support.draft import seed
 from tests.support.web import PASSWORD, add_list, shot
 

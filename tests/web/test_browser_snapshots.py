@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.models import Recipient
-from mailer.db.users import add_user
 from tests.support.paths import ROOT
 from tests.support.web import PASSWORD, SAMPLE, add_list, add_subscriber, shot
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 from starlette.testclient import TestClient
-from webkit import SAMPLE, admin_csrf
 
 from mailer.config import Settings
 from mailer.deliver import sends
 from mailer.errors import MailerError
+from tests.support.web import SAMPLE, admin_csrf
 
 ELEVEN = ", ".join(f"qa{i}@example.org" for i in range(11))
 

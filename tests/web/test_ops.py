@@ -14,8 +14,8 @@ from mailer import links
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.lists.addresses import email_hash
+from mailer.reports.activity import chart_unit
 from mailer.web.charts import Panel, nice_max, timeline
-from mailer.web.report import chart_unit
 from tests.support.web import (
     add_subscriber,
     admin_csrf,

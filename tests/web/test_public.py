@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from email import policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
@@ -17,10 +18,10 @@ from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as lists_store
-from mailer.db import web as web_store
 from mailer.db.models import QueuedMail, Recipient, Send
 from mailer.deliver.worker import Worker
 from mailer.lists.addresses import email_hash
+from mailer.lists.optin import unsubscribe_by_token
 from mailer.status import RecipientStatus, SendStatus
 from mailer.web import create_app
 from tests.support.peers import free_port
@@ -438,11 +439,36 @@ def test_one_click_for_a_list_that_is_gone(
     r = client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
     assert r.status_code == 200  # nobody is mailed from a list that does not exist
     assert status_of(db, "stay@example.org") == "active"
-    from mailer.db import web as store
     from mailer.errors import NotFoundError
 
     with pytest.raises(NotFoundError):
-        store.unsubscribe_link(db, "deleted-list", email_hash("stay@example.org"), "x")
+        unsubscribe_by_token(db, links.ListToken("deleted-list", email_hash("stay@example.org")))
+
+
+def test_one_click_is_one_statement_outside_a_transaction_on_postgresql(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    """The one-click path under load: PostgreSQL one statement in autocommit, SQLite two."""
+    add_subscriber(db, "quick@example.org")
+    token = _token(settings, "unsubscribe", "quick@example.org")
+    seen: list[tuple[str, object]] = []
+
+    def record(conn: Any, cursor: object, statement: str, *args: object) -> None:
+        seen.append(
+            (statement.split()[0].upper(), conn.get_execution_options().get("isolation_level"))
+        )
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        r = client.post(f"/u/{token}", data={"List-Unsubscribe": "One-Click"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert r.status_code == 200
+    assert status_of(db, "quick@example.org") == "unsubscribed"
+    if db.is_sqlite:
+        assert [kind for kind, _ in seen] == ["UPDATE", "UPDATE"]
+    else:
+        assert seen == [("WITH", "AUTOCOMMIT")]
 
 
 def test_one_click_credits_the_latest_message_from_that_list_once(
@@ -504,7 +530,7 @@ def test_one_click_credits_the_latest_message_from_that_list_once(
     assert status_of(db, "credit@example.org") == "unsubscribed"
     assert credited() == {"old": False, "new": True, "offers": False}
     # A repeat changes nothing; an address nobody knows changes nothing.
-    assert not web_store.unsubscribe_link(db, "news", email_hash("credit@example.org"), "again")
-    assert not web_store.unsubscribe_link(db, "news", email_hash("nobody@example.org"), "x")
+    assert not unsubscribe_by_token(db, links.ListToken("news", email_hash("credit@example.org")))
+    assert not unsubscribe_by_token(db, links.ListToken("news", email_hash("nobody@example.org")))
     assert credited() == {"old": False, "new": True, "offers": False}
     assert status_of(db, "other@example.org") == "active"

@@ -48,7 +48,7 @@ def test_recipients_page_pages_through_everyone(
 
 def test_recipients_status_filter_and_csv(editor: TestClient, sent: int, app_db: Database) -> None:
     token = admin_csrf(editor, f"/admin/sends/{sent}")
-    from mailer.db import web as store
+    from mailer.db import subscribers as store
 
     with app_db.session() as s:
         from mailer.db.models import Recipient

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from mailer.accounts import add_user, hash_password
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.db.users import add_user, hash_password
 from mailer.web import create_app
 from mailer.web.security import RateLimiter, safe_next
 from tests.support.web import PASSWORD, add_list, csrf_of
@@ -215,7 +215,7 @@ def test_mailer_error_is_a_page(client: TestClient) -> None:
 def test_unexpected_error_is_500_without_traceback(
     settings: Settings, web_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mailer.db import web as store
+    from mailer.lists import public as store
 
     def boom(*args: object) -> None:
         raise RuntimeError("secret internals")

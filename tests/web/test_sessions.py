@@ -9,9 +9,9 @@ from itsdangerous import TimestampSigner
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
+from mailer.accounts import add_user, hash_password, remove_user
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.db.users import add_user, hash_password, remove_user
 from mailer.keys import site_key
 from mailer.web import create_app
 from mailer.web.app import SESSION_COOKIE
