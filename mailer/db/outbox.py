@@ -453,8 +453,12 @@ class Outcomes:
 _FREE = {"claimed_by": None, "lease_until": None}
 
 
-def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
+def record(session: Session, outcomes: Outcomes, now: datetime, worker: str) -> None:
     """Write a batch's outcomes: one set-based statement per kind present.
+
+    Only rows still ``sending`` under ``worker``'s claim are written: when a
+    lease ran out, its rows became ``uncertain`` and may since have been
+    queued again and claimed by another worker, whose outcome must stand.
 
     On PostgreSQL every statement takes arrays (``id = ANY(:ids)``, ``FROM
     unnest(…)``), so its text is the same whatever the batch: psycopg prepares
@@ -462,12 +466,13 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
     executemany per kind.
     """
     pg = _is_postgresql(session)
+    mine = and_(R.c.claimed_by == worker, R.c.status == RS.SENDING)
     if outcomes.sent_plain:
         send_id, nonce, domain = outcomes.message_id_parts
         message_id = literal(f"<{send_id}.") + cast_text(R.c.id) + literal(f".{nonce}@{domain}>")
         session.execute(
             update(R)
-            .where(_among(pg, outcomes.sent_plain))
+            .where(_among(pg, outcomes.sent_plain), mine)
             .values(
                 status=RS.SENT,
                 sent_at=now,
@@ -483,6 +488,7 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
             session,
             pg,
             outcomes.sent,
+            mine,
             {"mid": String, "pmid": String},
             lambda v: {
                 "status": RS.SENT,
@@ -504,6 +510,7 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
                 session,
                 pg,
                 rows,
+                mine,
                 {"err": Text},
                 lambda v, status=status, bump=bump: {  # type: ignore[misc]
                     "status": status,
@@ -517,6 +524,7 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
             session,
             pg,
             outcomes.retry,
+            mine,
             {"err": Text, "at": DateTime},
             lambda v: {
                 "status": RS.QUEUED,
@@ -529,7 +537,7 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
     if outcomes.released:
         session.execute(
             update(R)
-            .where(_among(pg, outcomes.released), R.c.status == RS.SENDING)
+            .where(_among(pg, outcomes.released), mine)
             .values(status=RS.QUEUED, **_FREE)
         )
 
@@ -545,6 +553,7 @@ def _update_each(
     session: Session,
     pg: bool,
     rows: list[dict[str, Any]],
+    where: Any,
     columns: dict[str, Any],
     values: Callable[[Any], dict[str, Any]],
 ) -> None:
@@ -555,7 +564,9 @@ def _update_each(
     """
     if not pg:
         by_name: dict[str, Any] = {name: bindparam(name) for name in columns}
-        session.execute(update(R).where(R.c.id == bindparam("rid")).values(**values(by_name)), rows)
+        session.execute(
+            update(R).where(R.c.id == bindparam("rid"), where).values(**values(by_name)), rows
+        )
         return
     names = ["rid", *columns]
     arrays = [bindparam("rid", [r["rid"] for r in rows], type_=ARRAY(BigInteger))] + [
@@ -565,7 +576,7 @@ def _update_each(
     given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
     session.execute(
         update(R)
-        .where(R.c.id == given.c.rid)
+        .where(R.c.id == given.c.rid, where)
         .values(**values({name: given.c[name] for name in columns}))
     )
 
