@@ -200,7 +200,7 @@ class Engine:
                 # One transaction records a batch and claims the next: half the
                 # commits, and the recorded rows leave `sending` before new ones enter.
                 if done is not None:
-                    store.record(session, done, now)
+                    store.record(session, done, now, self.worker_id)
                     if paused:
                         store.set_status(
                             session,
@@ -304,11 +304,18 @@ class Engine:
             recipient = ascii_address(row.email)
             message = OutgoingMessage(ctx.template.from_email, recipient, data, ctx.tags)
             if self._pool is None:
-                self._settle(row, message_id, _call(self.transport, message), out, paused, reason)
+                # Inline (null, outbox): no Future per message, which cost as
+                # much as the null transport itself.
+                outcome: SendResult | BaseException
+                try:
+                    outcome = self.transport.send(message)
+                except Exception as exc:
+                    outcome = exc
+                self._settle(row, message_id, outcome, out, paused, reason)
             else:
                 pending.append((row, message_id, self._pool.submit(self._guarded, message, paused)))
         for row, message_id, future in pending:
-            self._settle(row, message_id, future, out, paused, reason)
+            self._settle(row, message_id, _outcome(future), out, paused, reason)
         return out, (reason[0] if reason else "")
 
     def _guarded(self, message: OutgoingMessage, paused: threading.Event) -> SendResult:
@@ -327,13 +334,22 @@ class Engine:
         self,
         row: store.Claimed,
         message_id: str,
-        result: Future[SendResult],
+        outcome: SendResult | BaseException,
         out: store.Outcomes,
         paused: threading.Event,
         reason: list[str],
     ) -> None:
+        if not isinstance(outcome, BaseException):
+            if outcome.provider_message_id is None:
+                # Its Message-ID follows the batch's pattern: recorded set-based.
+                out.sent_plain.append(row.id)
+            else:
+                out.sent.append(
+                    {"rid": row.id, "mid": message_id, "pmid": outcome.provider_message_id}
+                )
+            return
         try:
-            sent = result.result()
+            raise outcome
         except _NotHanded:
             out.released.append(row.id)
         except SendingPaused as exc:
@@ -358,25 +374,15 @@ class Engine:
             # A transport failing in a way it did not classify: the message may
             # or may not have left, and a duplicate is worse than a question.
             out.uncertain.append({"rid": row.id, "err": f"{type(exc).__name__}: {exc}"})
-        else:
-            if sent.provider_message_id is None:
-                # Its Message-ID follows the batch's pattern: recorded set-based.
-                out.sent_plain.append(row.id)
-            else:
-                out.sent.append(
-                    {"rid": row.id, "mid": message_id, "pmid": sent.provider_message_id}
-                )
 
 
 class _NotHanded(Exception):
     pass
 
 
-def _call(transport: Transport, message: OutgoingMessage) -> Future[SendResult]:
-    """Run a send inline, wrapping its outcome in a finished future."""
-    future: Future[SendResult] = Future()
+def _outcome(future: Future[SendResult]) -> SendResult | BaseException:
+    """A finished send's result, or the exception it raised."""
     try:
-        future.set_result(transport.send(message))
+        return future.result()
     except Exception as exc:
-        future.set_exception(exc)
-    return future
+        return exc
