@@ -111,8 +111,20 @@ class Database:
         return is_sqlite(self.engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
+    def session(self, *, autocommit: bool = False) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error.
+
+        ``autocommit`` (PostgreSQL; SQLite ignores it): every statement commits
+        by itself, without the round trips of BEGIN and COMMIT. Only for work
+        that is one writing statement (atomic by itself), with reads.
+        """
+        if autocommit and not self.is_sqlite:
+            with (
+                self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+                Session(conn, expire_on_commit=False) as session,
+            ):
+                yield session
+            return
         with self.sessionmaker() as session, session.begin():
             yield session
 

@@ -248,15 +248,16 @@ class Engine:
     ) -> tuple[list[store.Claimed], str]:
         """Record ``done`` (and a pause) and claim the next batch after id ``after``.
 
-        One transaction: one commit per batch, and the recorded rows leave
-        ``sending`` as the claimed ones enter it. Returns the batch and the
-        send's status (``running`` whenever the batch is not empty).
+        Atomic, and one commit per batch: the recorded rows leave ``sending``
+        as the claimed ones enter it. Returns the batch and the send's status
+        (``running`` whenever the batch is not empty).
         """
         send_id = ctx.send.id
         now = utcnow()
-        with self.database.session() as session:
-            if done is not None:
-                store.record(session, done, now, self.worker_id)
+        if not claim_next:
+            with self.database.session() as session:
+                if done is not None:
+                    store.record(session, done, now, self.worker_id)
                 if paused:
                     store.set_status(
                         session,
@@ -265,19 +266,20 @@ class Engine:
                         reason=paused,
                         only_from=[SendStatus.RUNNING],
                     )
-            batch = (
-                store.claim(
-                    session,
-                    send_id,
-                    ctx.mailing_list.id,
-                    self.worker_id,
-                    self._claim_size,
-                    now,
-                    now + self._lease,
-                    after,
-                )
-                if claim_next
-                else []
+                return [], store.get_send(session, send_id).status
+        # On PostgreSQL recording and claiming are one statement, committed by
+        # itself: a single round trip to the server.
+        with self.database.session(autocommit=True) as session:
+            batch = store.record_and_claim(
+                session,
+                done or store.Outcomes(),
+                self.worker_id,
+                send_id,
+                ctx.mailing_list.id,
+                self._claim_size,
+                now,
+                now + self._lease,
+                after,
             )
             # The claim is empty when the send stopped running; ask only then.
             status = SendStatus.RUNNING if batch else store.get_send(session, send_id).status

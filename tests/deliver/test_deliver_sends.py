@@ -345,9 +345,7 @@ def test_a_worker_whose_lease_was_taken_over_records_nothing(
         )
         store.record(session, late, now, "slow-worker")
     with db.session() as session:
-        rows = {
-            r.id: r for r in session.scalars(select(Recipient).where(Recipient.id.in_(ids)))
-        }
+        rows = {r.id: r for r in session.scalars(select(Recipient).where(Recipient.id.in_(ids)))}
     assert [rows[i].status for i in ids] == [RS.SENT, RS.SENT, RS.SENDING, RS.SENDING]
     assert rows[ids[0]].provider_message_id == "new-0"
     assert rows[ids[1]].message_id == f"<{send.id}.{ids[1]}.new@weekly.example.org>"
