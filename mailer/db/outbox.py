@@ -321,12 +321,16 @@ def claim(
     now: datetime,
     lease_until: datetime,
     after_id: int = 0,
+    *,
+    also: Sequence[Any] = (),
 ) -> list[Claimed]:
     """Claim up to ``limit`` due queued recipients: they become ``sending`` under a lease.
 
     ``after_id`` lets a worker walk forward from its last batch: on PostgreSQL
     the index range behind it is full of dead entries until VACUUM runs, and
-    seeking past them keeps every claim as cheap as the first.
+    seeking past them keeps every claim as cheap as the first. ``also``:
+    data-modifying CTEs the claim's statement carries (PostgreSQL only, see
+    ``record_and_claim``).
     """
     ids_query = (
         select(R.c.id)
@@ -358,7 +362,7 @@ def claim(
                     claimed_rows.outerjoin(S, S.c.id == claimed_rows.c.subscriber_id)
                 ),
                 list_id,
-            )
+            ).add_cte(*also)
         ).all()
         people = {
             row.subscriber_id: (row.name, row.attributes, row.status, row.reason)
@@ -374,6 +378,7 @@ def claim(
             }.values()
         )
     else:
+        assert not also, "data-modifying CTEs are for PostgreSQL"
         claimed = [tuple(row) for row in session.execute(claiming)]
         if not claimed:
             return []
@@ -399,6 +404,39 @@ def claim(
             skip = ""
         out.append(Claimed(rid, email, ehash, int(attempts), name or "", attrs or {}, skip))
     return out
+
+
+def record_and_claim(
+    session: Session,
+    outcomes: Outcomes,
+    worker: str,
+    send_id: int,
+    list_id: int,
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+    after_id: int = 0,
+) -> list[Claimed]:
+    """Record a batch's outcomes (``record``) and claim the next batch (``claim``).
+
+    On PostgreSQL this is one statement: the outcome UPDATEs ride along as
+    data-modifying CTEs of the claim. Run in autocommit mode it is the whole
+    transaction, one round trip instead of four (BEGIN, record, claim,
+    COMMIT), and as atomic as the transaction was. Its parts see one snapshot
+    and touch disjoint rows (recorded rows are ``sending``, claimed ones
+    ``queued``); a row released here is claimed again by a later claim, not
+    this one. SQLite runs the two in turn.
+    """
+    if not _is_postgresql(session):
+        record(session, outcomes, now, worker)
+        return claim(session, send_id, list_id, worker, limit, now, lease_until, after_id)
+    recorded = [
+        statement.cte(f"recorded_{i}")
+        for i, (statement, _rows) in enumerate(_outcome_updates(True, outcomes, now, worker))
+    ]
+    return claim(
+        session, send_id, list_id, worker, limit, now, lease_until, after_id, also=recorded
+    )
 
 
 def _people(query: Any, list_id: int) -> Any:
@@ -445,46 +483,64 @@ class Outcomes:
 _FREE = {"claimed_by": None, "lease_until": None}
 
 
-def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
+def record(session: Session, outcomes: Outcomes, now: datetime, worker: str) -> None:
     """Write a batch's outcomes: one set-based statement per kind present.
+
+    Only rows still ``sending`` under ``worker``'s claim are written: when a
+    lease ran out, its rows became ``uncertain`` and may since have been
+    queued again and claimed by another worker, whose outcome must stand.
 
     On PostgreSQL every statement takes arrays (``id = ANY(:ids)``, ``FROM
     unnest(…)``), so its text is the same whatever the batch: psycopg prepares
     it once, and the server plans it once. SQLite, in-process, runs an
     executemany per kind.
     """
-    pg = _is_postgresql(session)
+    for statement, rows in _outcome_updates(_is_postgresql(session), outcomes, now, worker):
+        session.execute(statement, rows)
+
+
+def _outcome_updates(
+    pg: bool, outcomes: Outcomes, now: datetime, worker: str
+) -> list[tuple[Any, list[dict[str, Any]] | None]]:
+    """The statements that write ``outcomes``, each with its executemany rows (SQLite)."""
+    mine = and_(R.c.claimed_by == worker, R.c.status == RS.SENDING)
+    out: list[tuple[Any, list[dict[str, Any]] | None]] = []
     if outcomes.sent_plain:
         send_id, nonce, domain = outcomes.message_id_parts
         message_id = literal(f"<{send_id}.") + cast_text(R.c.id) + literal(f".{nonce}@{domain}>")
-        session.execute(
-            update(R)
-            .where(_among(pg, outcomes.sent_plain))
-            .values(
-                status=RS.SENT,
-                sent_at=now,
-                message_id=message_id,
-                provider_message_id=None,
-                attempts=R.c.attempts + 1,
-                error="",
-                **_FREE,
+        out.append(
+            (
+                update(R)
+                .where(_among(pg, outcomes.sent_plain), mine)
+                .values(
+                    status=RS.SENT,
+                    sent_at=now,
+                    message_id=message_id,
+                    provider_message_id=None,
+                    attempts=R.c.attempts + 1,
+                    error="",
+                    **_FREE,
+                ),
+                None,
             )
         )
     if outcomes.sent:
-        _update_each(
-            session,
-            pg,
-            outcomes.sent,
-            {"mid": String, "pmid": String},
-            lambda v: {
-                "status": RS.SENT,
-                "sent_at": now,
-                "message_id": v["mid"],
-                "provider_message_id": v["pmid"],
-                "attempts": R.c.attempts + 1,
-                "error": "",
-                **_FREE,
-            },
+        out.append(
+            _update_each(
+                pg,
+                outcomes.sent,
+                mine,
+                {"mid": String, "pmid": String},
+                lambda v: {
+                    "status": RS.SENT,
+                    "sent_at": now,
+                    "message_id": v["mid"],
+                    "provider_message_id": v["pmid"],
+                    "attempts": R.c.attempts + 1,
+                    "error": "",
+                    **_FREE,
+                },
+            )
         )
     for rows, status, bump in (
         (outcomes.failed, RS.FAILED, 1),
@@ -492,54 +548,63 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
         (outcomes.skipped, RS.SKIPPED, 0),
     ):
         if rows:
+            out.append(
+                _update_each(
+                    pg,
+                    rows,
+                    mine,
+                    {"err": Text},
+                    lambda v, status=status, bump=bump: {  # type: ignore[misc]
+                        "status": status,
+                        "error": v["err"],
+                        "attempts": R.c.attempts + bump,
+                        **_FREE,
+                    },
+                )
+            )
+    if outcomes.retry:
+        out.append(
             _update_each(
-                session,
                 pg,
-                rows,
-                {"err": Text},
-                lambda v, status=status, bump=bump: {  # type: ignore[misc]
-                    "status": status,
+                outcomes.retry,
+                mine,
+                {"err": Text, "at": DateTime},
+                lambda v: {
+                    "status": RS.QUEUED,
                     "error": v["err"],
-                    "attempts": R.c.attempts + bump,
+                    "next_attempt_at": v["at"],
+                    "attempts": R.c.attempts + 1,
                     **_FREE,
                 },
             )
-    if outcomes.retry:
-        _update_each(
-            session,
-            pg,
-            outcomes.retry,
-            {"err": Text, "at": DateTime},
-            lambda v: {
-                "status": RS.QUEUED,
-                "error": v["err"],
-                "next_attempt_at": v["at"],
-                "attempts": R.c.attempts + 1,
-                **_FREE,
-            },
         )
     if outcomes.released:
-        session.execute(
-            update(R)
-            .where(_among(pg, outcomes.released), R.c.status == RS.SENDING)
-            .values(status=RS.QUEUED, **_FREE)
+        out.append(
+            (
+                update(R)
+                .where(_among(pg, outcomes.released), mine)
+                .values(status=RS.QUEUED, **_FREE),
+                None,
+            )
         )
+    return out
 
 
 def _among(pg: bool, ids: list[int]) -> Any:
     """``id IN (…)``; on PostgreSQL ``id = ANY(:ids)``, one parameter whatever the count."""
     if pg:
-        return R.c.id == any_(bindparam("ids", ids, type_=ARRAY(BigInteger)))
+        # Unnamed: several of these may share one statement (``record_and_claim``).
+        return R.c.id == any_(bindparam(None, ids, type_=ARRAY(BigInteger)))
     return R.c.id.in_(ids)
 
 
 def _update_each(
-    session: Session,
     pg: bool,
     rows: list[dict[str, Any]],
+    where: Any,
     columns: dict[str, Any],
     values: Callable[[Any], dict[str, Any]],
-) -> None:
+) -> tuple[Any, list[dict[str, Any]] | None]:
     """Update each row ``rid`` with its own values (``columns`` of ``rows``).
 
     PostgreSQL: one ``UPDATE … FROM unnest(:rid, :col, …)``, a parameter per
@@ -547,18 +612,21 @@ def _update_each(
     """
     if not pg:
         by_name: dict[str, Any] = {name: bindparam(name) for name in columns}
-        session.execute(update(R).where(R.c.id == bindparam("rid")).values(**values(by_name)), rows)
-        return
+        return (
+            update(R).where(R.c.id == bindparam("rid"), where).values(**values(by_name)),
+            rows,
+        )
     names = ["rid", *columns]
-    arrays = [bindparam("rid", [r["rid"] for r in rows], type_=ARRAY(BigInteger))] + [
-        bindparam(name, [r[name] for r in rows], type_=ARRAY(kind))
+    arrays = [bindparam(None, [r["rid"] for r in rows], type_=ARRAY(BigInteger))] + [
+        bindparam(None, [r[name] for r in rows], type_=ARRAY(kind))
         for name, kind in columns.items()
     ]
     given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
-    session.execute(
+    return (
         update(R)
-        .where(R.c.id == given.c.rid)
-        .values(**values({name: given.c[name] for name in columns}))
+        .where(R.c.id == given.c.rid, where)
+        .values(**values({name: given.c[name] for name in columns})),
+        None,
     )
 
 

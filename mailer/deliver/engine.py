@@ -157,6 +157,15 @@ class Engine:
         if transport.name == "smtp":
             threads = max(threads, settings.smtp.connections)
         self._pool = ThreadPoolExecutor(threads, "deliver") if parallel and threads > 1 else None
+        self._lease = timedelta(seconds=settings.delivery.lease_seconds)
+        batch_size = settings.delivery.batch_size
+        # PostgreSQL works in another process: a store thread records and claims
+        # while this one renders and sends (see ``_pipeline``), in half batches
+        # so that no more than ``batch_size`` recipients are ever in flight.
+        # SQLite works in this process, under the same lock: nothing to overlap.
+        pipelined = not database.is_sqlite and batch_size >= 2
+        self._claim_size = batch_size // 2 if pipelined else batch_size
+        self._store_thread = ThreadPoolExecutor(1, "deliver-store") if pipelined else None
         self._contexts: dict[int, _SendContext] = {}
         # Lists by id that the caller has just read (``mailer send`` froze the
         # send from its list a moment ago): not read again.
@@ -169,6 +178,8 @@ class Engine:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self._store_thread is not None:
+            self._store_thread.shutdown(wait=True)
 
     # --- one send ---------------------------------------------------------------
 
@@ -208,8 +219,6 @@ class Engine:
         handled = 0
         after = 0  # last id claimed: walk forward, then sweep once more from the start
         ctx = self._context(send_id)
-        batch_size = self.settings.delivery.batch_size
-        lease = timedelta(seconds=self.settings.delivery.lease_seconds)
         done: store.Outcomes | None = None  # the last batch, recorded with the next claim
         paused = ""
         while True:
@@ -217,37 +226,8 @@ class Engine:
                 paused = self.guard(send_id)
                 if paused and done is None:
                     done = store.Outcomes()  # nothing to record, but the pause is
-            now = utcnow()
             claim_next = not self.stop.is_set() and not paused
-            with self.database.session() as session:
-                # One transaction records a batch and claims the next: half the
-                # commits, and the recorded rows leave `sending` before new ones enter.
-                if done is not None:
-                    store.record(session, done, now)
-                    if paused:
-                        store.set_status(
-                            session,
-                            send_id,
-                            SendStatus.PAUSED,
-                            reason=paused,
-                            only_from=[SendStatus.RUNNING],
-                        )
-                batch = (
-                    store.claim(
-                        session,
-                        send_id,
-                        ctx.mailing_list.id,
-                        self.worker_id,
-                        batch_size,
-                        now,
-                        now + lease,
-                        after,
-                    )
-                    if claim_next
-                    else []
-                )
-                # The claim is empty when the send stopped running; ask only then.
-                status = SendStatus.RUNNING if batch else store.get_send(session, send_id).status
+            batch, status = self._record_and_claim(ctx, done, paused, after, claim_next)
             if done is not None:
                 done = None
                 self._report(send_id, on_progress, final=not batch)
@@ -272,10 +252,101 @@ class Engine:
                     pause = min(pause, max(0.05, (due - utcnow()).total_seconds()))
                 self.stop.wait(pause)
                 continue
+            if self._store_thread is not None:
+                done, paused, count, after = self._pipeline(ctx, batch, on_progress)
+                handled += count
+                continue
             after = batch[-1].id
             done, paused = self._deliver(ctx, batch)
             handled += len(batch) - len(done.released)
         return handled
+
+    def _record_and_claim(
+        self,
+        ctx: _SendContext,
+        done: store.Outcomes | None,
+        paused: str,
+        after: int,
+        claim_next: bool = True,
+    ) -> tuple[list[store.Claimed], str]:
+        """Record ``done`` (and a pause) and claim the next batch after id ``after``.
+
+        Atomic, and one commit per batch: the recorded rows leave ``sending``
+        as the claimed ones enter it. Returns the batch and the send's status
+        (``running`` whenever the batch is not empty).
+        """
+        send_id = ctx.send.id
+        now = utcnow()
+        if not claim_next:
+            with self.database.session() as session:
+                if done is not None:
+                    store.record(session, done, now, self.worker_id)
+                if paused:
+                    store.set_status(
+                        session,
+                        send_id,
+                        SendStatus.PAUSED,
+                        reason=paused,
+                        only_from=[SendStatus.RUNNING],
+                    )
+                return [], store.get_send(session, send_id).status
+        # On PostgreSQL recording and claiming are one statement, committed by
+        # itself: a single round trip to the server.
+        with self.database.session(autocommit=True) as session:
+            batch = store.record_and_claim(
+                session,
+                done or store.Outcomes(),
+                self.worker_id,
+                send_id,
+                ctx.mailing_list.id,
+                self._claim_size,
+                now,
+                now + self._lease,
+                after,
+            )
+            # The claim is empty when the send stopped running; ask only then.
+            status = SendStatus.RUNNING if batch else store.get_send(session, send_id).status
+        return batch, status
+
+    def _pipeline(
+        self,
+        ctx: _SendContext,
+        batch: list[store.Claimed],
+        on_progress: ProgressCallback | None,
+    ) -> tuple[store.Outcomes, str, int, int]:
+        """Deliver ``batch`` and the batches behind it, each claimed while the one
+        before is delivered (PostgreSQL, where the server works beside us).
+
+        The store thread records batch N-1 and claims N+1 in one transaction
+        while this thread delivers N: at any moment at most two half-batches
+        are ``sending``, so a crash still leaves at most ``batch_size``
+        recipients uncertain. Stops at an empty claim, a pause or a stop, with
+        anything claimed but not delivered released. Returns the outcomes still
+        to record, the pause reason, how many were handled and the last id.
+        """
+        assert self._store_thread is not None
+        send_id = ctx.send.id
+        done: store.Outcomes | None = None
+        handled = 0
+        while True:
+            after = batch[-1].id
+            ahead = self._store_thread.submit(self._record_and_claim, ctx, done, "", after)
+            try:
+                done, paused = self._deliver(ctx, batch)
+                handled += len(batch) - len(done.released)
+                if not paused and self.guard is not None and not self.stop.is_set():
+                    paused = self.guard(send_id)
+            finally:
+                # Never leave the store thread writing behind our back.
+                batch, status = ahead.result()
+            self._report(send_id, on_progress)
+            if self.between_batches is not None:
+                self.between_batches()
+            if paused or self.stop.is_set() or not batch or status != SendStatus.RUNNING:
+                # Claimed while the last batch went out, never handed over: back
+                # to the queue with the last outcomes.
+                done.released.extend(row.id for row in batch)
+                return done, paused, handled, after
 
     def _report(
         self, send_id: int, on_progress: ProgressCallback | None, final: bool = False
@@ -327,11 +398,18 @@ class Engine:
             recipient = ascii_address(row.email)
             message = OutgoingMessage(ctx.template.from_email, recipient, data, ctx.tags)
             if self._pool is None:
-                self._settle(row, message_id, _call(self.transport, message), out, paused, reason)
+                # Inline (null, outbox): no Future per message, which cost as
+                # much as the null transport itself.
+                outcome: SendResult | BaseException
+                try:
+                    outcome = self.transport.send(message)
+                except Exception as exc:
+                    outcome = exc
+                self._settle(row, message_id, outcome, out, paused, reason)
             else:
                 pending.append((row, message_id, self._pool.submit(self._guarded, message, paused)))
         for row, message_id, future in pending:
-            self._settle(row, message_id, future, out, paused, reason)
+            self._settle(row, message_id, _outcome(future), out, paused, reason)
         return out, (reason[0] if reason else "")
 
     def _guarded(self, message: OutgoingMessage, paused: threading.Event) -> SendResult:
@@ -350,13 +428,22 @@ class Engine:
         self,
         row: store.Claimed,
         message_id: str,
-        result: Future[SendResult],
+        outcome: SendResult | BaseException,
         out: store.Outcomes,
         paused: threading.Event,
         reason: list[str],
     ) -> None:
+        if not isinstance(outcome, BaseException):
+            if outcome.provider_message_id is None:
+                # Its Message-ID follows the batch's pattern: recorded set-based.
+                out.sent_plain.append(row.id)
+            else:
+                out.sent.append(
+                    {"rid": row.id, "mid": message_id, "pmid": outcome.provider_message_id}
+                )
+            return
         try:
-            sent = result.result()
+            raise outcome
         except _NotHanded:
             out.released.append(row.id)
         except SendingPaused as exc:
@@ -381,25 +468,15 @@ class Engine:
             # A transport failing in a way it did not classify: the message may
             # or may not have left, and a duplicate is worse than a question.
             out.uncertain.append({"rid": row.id, "err": f"{type(exc).__name__}: {exc}"})
-        else:
-            if sent.provider_message_id is None:
-                # Its Message-ID follows the batch's pattern: recorded set-based.
-                out.sent_plain.append(row.id)
-            else:
-                out.sent.append(
-                    {"rid": row.id, "mid": message_id, "pmid": sent.provider_message_id}
-                )
 
 
 class _NotHanded(Exception):
     pass
 
 
-def _call(transport: Transport, message: OutgoingMessage) -> Future[SendResult]:
-    """Run a send inline, wrapping its outcome in a finished future."""
-    future: Future[SendResult] = Future()
+def _outcome(future: Future[SendResult]) -> SendResult | BaseException:
+    """A finished send's result, or the exception it raised."""
     try:
-        future.set_result(transport.send(message))
+        return future.result()
     except Exception as exc:
-        future.set_exception(exc)
-    return future
+        return exc

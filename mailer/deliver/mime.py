@@ -103,15 +103,19 @@ def _b_words(text: str) -> str:
     ``Reply-To: `` plus a word stays within 78. A character is never split
     between two words (RFC 2047 section 5).
     """
+    data = text.encode("utf-8")
     words = []
-    chunk = bytearray()
-    for ch in text:
-        raw = ch.encode("utf-8")
-        if len(chunk) + len(raw) > 42:
-            words.append(_b_word(bytes(chunk)))
-            chunk.clear()
-        chunk += raw
-    words.append(_b_word(bytes(chunk)))
+    start = 0
+    # Cut every 42 bytes, moved back off UTF-8 continuation bytes (0b10xxxxxx)
+    # so that the cut falls between characters: byte work, not a loop per
+    # character (a non-ASCII display name takes this path for every recipient).
+    while len(data) - start > 42:
+        end = start + 42
+        while data[end] & 0xC0 == 0x80:
+            end -= 1
+        words.append(_b_word(data[start:end]))
+        start = end
+    words.append(_b_word(data[start:]))
     return FOLD.join(words)
 
 

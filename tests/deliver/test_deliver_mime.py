@@ -260,6 +260,19 @@ def test_fast_link_tokens_verify_with_mailer_links() -> None:
         links.read_token(other, "unsubscribe", unsubscribe.rsplit("/", 1)[1])
 
 
+@pytest.mark.parametrize("hashed", ["0f" * 32, 'not "hex" \\ ü'])
+def test_fast_link_payload_is_the_json_one(hashed: str) -> None:
+    from mailer.config import Settings
+    from mailer.deliver.tokens import LinkSigner, RecipientLinks
+
+    settings = Settings()
+    settings.site.secret_key = "s3cret-for-this-test-0123456789-abcdef"  # type: ignore[assignment]
+    for slug in ("weekly", 'wö"chentlich'):
+        unsubscribe, preferences = RecipientLinks(settings, slug).urls(hashed)
+        assert unsubscribe.endswith("/" + LinkSigner(settings, "unsubscribe").token(slug, hashed))
+        assert preferences.endswith("/" + LinkSigner(settings, "preferences").token(slug, hashed))
+
+
 LOOK_ALIKES = [
     "=?utf-8?q?A=0D=0ABcc:_x@evil.example?=",
     "=?utf-8?q?A=0D=0A=0D=0AForged body?=",

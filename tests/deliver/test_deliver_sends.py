@@ -373,3 +373,50 @@ def test_test_copies_carry_look_alikes_as_text_and_idn_in_a_labels(
     assert msg["Subject"] == "[TEST] " + LOOK_ALIKE
     assert msg["From"].addresses[0].addr_spec == "news@weekly.example.org"
     assert msg["To"].addresses[0].addr_spec == "zoe@xn--bcher-kva.example"
+
+
+def test_a_worker_whose_lease_was_taken_over_records_nothing(
+    settings: Settings, db: Database
+) -> None:
+    """A slow worker's late outcomes must not overwrite those of the worker that took over."""
+    make_list(db, count=4)
+    send = sends.create_send(settings, db, issue(), "weekly")
+    now = utcnow()
+    with db.session() as session:
+        store.start_send(session, send.id, now)
+        list_id = store.get_send(session, send.id).list_id
+        slow = store.claim(session, send.id, list_id, "slow-worker", 4, now, now)
+    ids = [row.id for row in slow]
+    with db.session() as session:
+        # Its lease ran out: uncertain, then queued again by an operator and
+        # claimed by another worker, which records its own outcomes.
+        assert store.expire_leases(session, now + timedelta(seconds=1)) == 4
+        assert store.requeue(session, send.id, RS.UNCERTAIN) == 4
+        fresh = store.claim(
+            session, send.id, list_id, "new-worker", 4, now, now + timedelta(minutes=5)
+        )
+        assert [row.id for row in fresh] == ids
+        taken = store.Outcomes(
+            sent=[{"rid": ids[0], "mid": "<new@x>", "pmid": "new-0"}],
+            sent_plain=[ids[1]],
+            message_id_parts=(send.id, "new", "weekly.example.org"),
+        )
+        store.record(session, taken, now, "new-worker")
+    with db.session() as session:
+        late = store.Outcomes(
+            sent=[{"rid": ids[0], "mid": "<slow@x>", "pmid": "slow-0"}],
+            failed=[{"rid": ids[1], "err": "slow: refused"}],
+            retry=[{"rid": ids[2], "err": "slow: later", "at": now}],
+            uncertain=[{"rid": ids[3], "err": "slow: lost"}],
+            sent_plain=[ids[2]],
+            released=[ids[3]],
+            message_id_parts=(send.id, "slow", "weekly.example.org"),
+        )
+        store.record(session, late, now, "slow-worker")
+    with db.session() as session:
+        rows = {r.id: r for r in session.scalars(select(Recipient).where(Recipient.id.in_(ids)))}
+    assert [rows[i].status for i in ids] == [RS.SENT, RS.SENT, RS.SENDING, RS.SENDING]
+    assert rows[ids[0]].provider_message_id == "new-0"
+    assert rows[ids[1]].message_id == f"<{send.id}.{ids[1]}.new@weekly.example.org>"
+    assert all(rows[i].claimed_by == "new-worker" for i in ids[2:])
+    assert all(rows[i].error == "" and rows[i].attempts == 0 for i in ids[2:])
