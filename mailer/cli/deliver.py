@@ -25,9 +25,9 @@ from mailer.db import web as web_store
 from mailer.db.subscribers import get_list
 from mailer.deliver import sends
 from mailer.deliver.guardrails import tripped
-from mailer.deliver.mime import UnsafeHeader, check_header
-from mailer.deliver.worker import Worker, WorkerBusy
-from mailer.errors import ConflictError, MailerError, ValidationError
+from mailer.deliver.mime import check_header
+from mailer.deliver.worker import Worker
+from mailer.errors import ConflictError, MailerError, UnsafeHeader, ValidationError, WorkerBusy
 from mailer.keys import site_keys
 from mailer.status import MailStatus, RecipientStatus, SendStatus
 

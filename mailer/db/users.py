@@ -20,7 +20,7 @@ from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.models import User
-from mailer.errors import ConflictError, MailerError, NotFoundError
+from mailer.errors import ConflictError, NotFoundError, UserError
 
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as much
@@ -29,10 +29,6 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 MIN_PASSWORD = 10
-
-
-class UserError(MailerError):
-    """A username or password that cannot be accepted."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,8 +11,8 @@ from starlette.routing import Route
 from mailer import reports
 from mailer.db import web as store
 from mailer.web import health, report, sends
-from mailer.web.app import render, web_state
-from mailer.web.security import login_required
+from mailer.web.auth import login_required
+from mailer.web.pages import WebState, render, web_state
 
 
 @login_required
@@ -31,7 +30,7 @@ class Health:
     detail: str
 
 
-def _health(state: Any, slugs: list[str]) -> dict[str, Health]:
+def _health(state: WebState, slugs: list[str]) -> dict[str, Health]:
     """Each list's health over its recent sends (bounce and complaint rates, warnings)."""
     out: dict[str, Health] = {}
     for slug in slugs:

@@ -17,9 +17,9 @@ from mailer.deliver.guardrails import tripped
 from mailer.errors import NotFoundError
 from mailer.reports import render as report_render
 from mailer.web import sending
-from mailer.web.app import render, web_state
+from mailer.web.auth import login_required
 from mailer.web.charts import Panel, timeline
-from mailer.web.security import login_required
+from mailer.web.pages import WebState, render, web_state
 from mailer.web.sends import ACTIVE, send_id_of
 
 RECIPIENT_PAGE = 100
@@ -40,7 +40,7 @@ def chart_unit(start: datetime, end: datetime) -> str:
 
 
 def chart_series(
-    state: Any, send_id: int, started: datetime | None
+    state: WebState, send_id: int, started: datetime | None
 ) -> tuple[str, list[datetime], dict[str, list[int]]] | None:
     """(unit, bucket starts in the site's timezone, count per bucket per series), or None."""
     if started is None:
@@ -68,7 +68,7 @@ def chart_series(
     return unit, times, {name: [series[name].get(t, 0) for t in times] for name in SERIES}
 
 
-def build_chart(state: Any, send_id: int, started: datetime | None) -> Markup | None:
+def build_chart(state: WebState, send_id: int, started: datetime | None) -> Markup | None:
     """The send's activity over time as SVG, or None before it has any."""
     found = chart_series(state, send_id, started)
     if found is None:
@@ -85,7 +85,7 @@ def build_chart(state: Any, send_id: int, started: datetime | None) -> Markup | 
     return timeline(times, panels, title, unit)
 
 
-def _load(state: Any, send_id: int) -> dict[str, Any]:
+def _load(state: WebState, send_id: int) -> dict[str, Any]:
     row = store.send_row(state.database, send_id)
     guard = state.settings.guardrails
     report = reports.send_report(

@@ -11,13 +11,14 @@ from typing import Any
 
 from mailer.db import web as store
 from mailer.deliver import sends
-from mailer.errors import ConflictError, MailerError, ValidationError
-from mailer.lists.addresses import InvalidEmail, normalise_email
+from mailer.errors import ConflictError, Hint, InvalidEmail, MailerError, ValidationError
+from mailer.lists.addresses import normalise_email
+from mailer.web.pages import WebState
 
 MAX_TEST_ADDRESSES = 10
 
 
-def compose_for_list(state: Any, slug: str, list_slug: str) -> Any:
+def compose_for_list(state: WebState, slug: str, list_slug: str) -> Any:
     """Compose issue ``slug`` for list ``list_slug``; refuse it while it has lint errors."""
     from mailer.compose import compose_issue
 
@@ -35,7 +36,7 @@ def compose_for_list(state: Any, slug: str, list_slug: str) -> Any:
     return composed
 
 
-def freeze_for_list(state: Any, slug: str, list_slug: str) -> tuple[Any, Any]:
+def freeze_for_list(state: WebState, slug: str, list_slug: str) -> tuple[Any, Any]:
     """What a send of ``slug`` to ``list_slug`` freezes: the email and the web version."""
     from mailer.compose.snapshot import snapshot_issue
 
@@ -43,7 +44,7 @@ def freeze_for_list(state: Any, slug: str, list_slug: str) -> tuple[Any, Any]:
     return composed, snapshot_issue(state.issues.issue(slug), state.settings, list_slug)
 
 
-def refreeze(state: Any, send_id: int) -> None:
+def refreeze(state: WebState, send_id: int) -> None:
     """Freeze a scheduled send again from the issue's files as they are now."""
     row = store.send_row(state.database, send_id)
     if row.started_at is not None:
@@ -52,7 +53,7 @@ def refreeze(state: Any, send_id: int) -> None:
     sends.refreeze(state.settings, state.database, send_id, composed, snapshot)
 
 
-def freeze_state(state: Any, send_id: int) -> dict[str, Any]:
+def freeze_state(state: WebState, send_id: int) -> dict[str, Any]:
     """When a send was frozen and, before it starts, how the issue's files differ since."""
     from mailer.compose.snapshot import changes, manifest_of
 
@@ -76,7 +77,7 @@ def freeze_state(state: Any, send_id: int) -> dict[str, Any]:
     return out
 
 
-def fit_warnings(state: Any, slug: str, list_slug: str) -> list[str]:
+def fit_warnings(state: WebState, slug: str, list_slug: str) -> list[str]:
     """Where issue ``slug`` differs from list ``list_slug`` in language or newsletter name."""
     from mailer.compose.fit import ListFacts, list_warnings
 
@@ -86,14 +87,14 @@ def fit_warnings(state: Any, slug: str, list_slug: str) -> list[str]:
     return list_warnings(issue.language, issue.newsletter.name, facts)
 
 
-def _first_list(state: Any) -> str:
+def _first_list(state: WebState) -> str:
     lists = store.public_lists(state.database)
     if not lists:
-        raise MailerError("there is no list yet: add one under lists/ and run `mailer lists sync`")
+        raise MailerError("there is no list yet", hint=Hint.SYNC_LISTS)
     return lists[0].slug
 
 
-def test_send(state: Any, slug: str, addresses: Sequence[str], list_slug: str | None) -> int:
+def test_send(state: WebState, slug: str, addresses: Sequence[str], list_slug: str | None) -> int:
     """Send a ``[TEST]`` copy of ``slug`` to ``addresses``; returns how many went."""
     if len(addresses) > MAX_TEST_ADDRESSES:
         raise MailerError(f"at most {MAX_TEST_ADDRESSES} test addresses at a time")
@@ -110,7 +111,7 @@ def test_send(state: Any, slug: str, addresses: Sequence[str], list_slug: str | 
 
 
 def schedule(
-    state: Any,
+    state: WebState,
     slug: str,
     list_slug: str,
     now: bool,
@@ -126,23 +127,15 @@ def schedule(
     if not now:
         if not date or not time:
             raise MailerError("give a date and a time, or press Send now")
-        try:
-            at = sends.parse_when(f"{date} {time}", zone or state.settings.site.timezone)
-        except MailerError as exc:
-            # parse_when speaks in CLI flags; the form has fields.
-            message = exc.message.replace("--at: ", "").replace("--tz: ", "timezone: ")
-            raise MailerError(message) from exc
+        at = sends.parse_when(f"{date} {time}", zone or state.settings.site.timezone)
     composed, snapshot = freeze_for_list(state, slug, list_slug)
-    try:
-        send = sends.create_send(
-            state.settings,
-            state.database,
-            composed,
-            list_slug,
-            at=at,
-            again=again,
-            snapshot=snapshot,
-        )
-    except ConflictError as exc:
-        raise ConflictError(exc.message.replace("use --again", 'tick "Send again"')) from exc
+    send = sends.create_send(
+        state.settings,
+        state.database,
+        composed,
+        list_slug,
+        at=at,
+        again=again,
+        snapshot=snapshot,
+    )
     return int(send.id)

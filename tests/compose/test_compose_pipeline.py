@@ -11,9 +11,9 @@ import pytest
 from composekit import ROOT
 
 from mailer.compose import compose_issue, placeholders
-from mailer.compose.environment import TemplateError
 from mailer.config import Settings
 from mailer.content import Issue, load_issue
+from mailer.errors import TemplateError
 
 ISSUE = """
 title = "Safety check"

@@ -10,8 +10,8 @@ import pytest
 from deliver_helpers import SmtpServer, use_smtp
 
 from mailer.config import Settings
-from mailer.deliver.mime import UnsafeHeader
 from mailer.deliver.single import send_single
+from mailer.errors import UnsafeHeader
 
 
 def _send(settings: Settings, to: str = "Zoë Müller <zoe@example.org>", subject: str = "Confirm"):  # type: ignore[no-untyped-def]

@@ -15,8 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from deliver_helpers import RecordingHandler, SmtpServer, free_port
 
 from mailer.config import Settings
-from mailer.deliver.transports.base import OutgoingMessage, SendingPaused
+from mailer.deliver.transports.base import OutgoingMessage
 from mailer.deliver.transports.smtp import SmtpTransport
+from mailer.errors import SendingPaused
 from tests.support.certs import loopback_tls_files
 
 

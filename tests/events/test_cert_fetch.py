@@ -17,6 +17,7 @@ from eventkit import World, payload
 from snskit import CERT_PEM, TOPIC, headers_for, notification
 
 from mailer.config import Settings
+from mailer.errors import Refused
 from mailer.events import sns
 from mailer.events.webhook import handle_sns_webhook
 from tests.support.certs import loopback_tls_files
@@ -133,7 +134,7 @@ def test_untrusted_tls_certificate_is_refused(
 
 def test_default_pattern_refuses_the_local_host(https_server: tuple[str, Path]) -> None:
     base, _ = https_server
-    with pytest.raises(sns.Refused, match="not an Amazon SNS host"):
+    with pytest.raises(Refused, match="not an Amazon SNS host"):
         sns.check_url(
             f"{base}/SimpleNotificationService-good.pem",
             Settings().events.cert_url_pattern,

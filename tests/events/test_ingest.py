@@ -10,7 +10,8 @@ from eventkit import AWS_EXAMPLES, PAYLOADS, World, payload
 from sqlalchemy import func, select
 
 from mailer.db.models import Event, Suppression
-from mailer.events.parse import Kind, ParseError, parse_document, parse_ses
+from mailer.errors import ParseError
+from mailer.events.parse import Kind, parse_document, parse_ses
 from mailer.lists.addresses import email_hash
 
 EXPECTED = {
