@@ -21,7 +21,7 @@ from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import users as store
-from mailer.errors import ConflictError, NotFoundError, UserError
+from mailer.errors import ConflictError, Hint, NotFoundError, UserError
 
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as much
@@ -62,7 +62,7 @@ def add_user(db: Database, username: str, password: str, *, replace: bool = Fals
         if store.add(session, username, digest, utcnow()):
             return
         if not replace:
-            raise ConflictError(f"user {username!r} already exists (use --replace to reset)")
+            raise ConflictError(f"user {username!r} already exists", hint=Hint.REPLACE_USER)
         # New credentials: every session opened with the old ones ends.
         store.set_password(session, username, digest)
 

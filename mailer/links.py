@@ -17,12 +17,8 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from mailer.config import Settings
-from mailer.errors import MailerError
+from mailer.errors import InvalidToken
 from mailer.keys import verifying_keys
-
-
-class InvalidToken(MailerError):
-    """A subscriber link is forged, damaged or expired."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Each stage of the pipeline keeps its commands in its own module here; this one
 builds the group, loads settings once, and turns ``MailerError`` into a
-one-line ``Error: …`` on stderr with the error's exit code.
+one-line ``Error: …`` on stderr with the error's exit code, its hint worded
+as a command (``hints``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mailer import __version__
+from mailer.cli.hints import error_line
 from mailer.config import Settings, load_settings
 from mailer.errors import MailerError
 
@@ -74,14 +76,15 @@ class AppContext:
     def database(self) -> Database:
         """The configured database, its schema up to date.
 
-        Raises ``MailerError`` (one line: "run mailer db upgrade") on a fresh or
-        outdated database, before any command touches a table.
+        Raises ``MailerError`` (one line, with the hint to run ``mailer db
+        upgrade``) on a fresh or outdated database, before any command touches
+        a table.
         """
         database = self.unmigrated_database
         if not self._schema_checked:
             problem = database.schema_problem()
             if problem is not None:
-                raise MailerError(problem)
+                raise problem
             self._schema_checked = True
         return database
 
@@ -107,7 +110,7 @@ class MailerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MailerError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
+            click.echo(f"Error: {error_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
 
 

@@ -85,10 +85,11 @@ def check(app: AppContext, issue: str, list_slug: str | None) -> None:
 @pass_app
 def build(app: AppContext, issue: str, out_dir: Path | None) -> None:
     """Compose ISSUE into email.html, email.txt and its web pages; print the lint report."""
-    from mailer.compose import LintFailed, build_issue
+    from mailer.compose import build_issue
     from mailer.content import resolve_issue_path
     from mailer.content.hints import issue_warnings
     from mailer.content.loader import display
+    from mailer.errors import LintFailed
 
     path = resolve_issue_path(issue, app.settings)
     try:

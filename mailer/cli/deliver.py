@@ -22,8 +22,8 @@ from mailer.clock import local_time
 from mailer.deliver import freeze, overview, queue, sends
 from mailer.deliver.engine import SenderList
 from mailer.deliver.guardrails import tripped
-from mailer.deliver.worker import Worker, WorkerBusy
-from mailer.errors import MailerError
+from mailer.deliver.worker import Worker
+from mailer.errors import MailerError, WorkerBusy
 from mailer.keys import site_keys
 from mailer.status import MailStatus, RecipientStatus, SendStatus
 

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from mailer.cli import AppContext, pass_app
+from mailer.cli.hints import error_line
 from mailer.errors import MailerError, ValidationError
 from mailer.lists import people
 from mailer.lists.counts import list_counts
@@ -341,7 +342,7 @@ def import_(
         )
     except ValidationError as exc:
         _show_problems(exc)
-        raise MailerError(f"{exc.message}; nothing was imported") from exc
+        raise MailerError(f"{error_line(exc)}; nothing was imported") from exc
     finally:
         if progress is not None:
             progress.stop()

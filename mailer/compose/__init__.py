@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mailer.compose.build import BuildResult, LintFailed, build_issue
+    from mailer.compose.build import BuildResult, build_issue
     from mailer.compose.lint import LintResult
     from mailer.compose.pipeline import ComposedIssue, compose_issue
     from mailer.compose.system import render_system_email
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "BuildResult": "build",
-    "LintFailed": "build",
     "build_issue": "build",
     "LintResult": "lint",
     "ComposedIssue": "pipeline",
@@ -31,7 +30,6 @@ _HOMES = {
 __all__ = [
     "BuildResult",
     "ComposedIssue",
-    "LintFailed",
     "LintResult",
     "build_issue",
     "compose_issue",

@@ -5,23 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailer.compose.lint import LintResult
 from mailer.compose.pipeline import ComposedIssue, compose_issue
 from mailer.compose.web import render_web_pages
 from mailer.config import Settings
 from mailer.content import Issue, load_issue
-from mailer.errors import MailerError
-
-
-class LintFailed(MailerError):
-    """The composed email has lint errors; nothing was written."""
-
-    def __init__(self, results: list[LintResult]) -> None:
-        self.results = results
-        errors = [r for r in results if r.level == "error"]
-        super().__init__(
-            f"{len(errors)} lint error{'s' if len(errors) != 1 else ''}: {errors[0].message}"
-        )
+from mailer.errors import LintFailed
 
 
 @dataclass(frozen=True)

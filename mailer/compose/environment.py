@@ -21,11 +21,7 @@ from markupsafe import Markup
 
 from mailer.compose.i18n import long_date, translations
 from mailer.content import markdown
-from mailer.errors import MailerError
-
-
-class TemplateError(MailerError):
-    """A template is missing, broken, or uses a variable nobody defines."""
+from mailer.errors import TemplateError
 
 
 def _markdown_filter(value: str | None, top_heading: int | None = None) -> Markup:

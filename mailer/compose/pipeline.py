@@ -23,11 +23,12 @@ from mjml import mjml2html
 from premailer import Premailer
 
 from mailer.compose.context import issue_context
-from mailer.compose.environment import TemplateError, render
+from mailer.compose.environment import render
 from mailer.compose.lint import LintResult, lint_html
 from mailer.compose.tagging import tag_links
 from mailer.config import Settings
 from mailer.content.model import Issue
+from mailer.errors import TemplateError
 
 T = TypeVar("T")
 _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>\s*", re.IGNORECASE)

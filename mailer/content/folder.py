@@ -23,7 +23,7 @@ from typing import Any
 
 from mailer.config import Settings
 from mailer.content.loader import ISSUE_FILE, check_issue, display, slugify
-from mailer.errors import ConflictError, MailerError, NotFoundError, Problem
+from mailer.errors import ConflictError, MailerError, NotFoundError, Problem, SaveRefused
 
 EDITABLE = (".toml", ".md")
 MAX_FILE_BYTES = 512_000
@@ -41,14 +41,6 @@ class FileProblem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class SaveRefused(MailerError):
-    """A save would make the issue invalid; nothing was written."""
-
-    def __init__(self, problems: list[FileProblem]) -> None:
-        self.problems = problems
-        super().__init__(f"not saved: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
 
 
 def version(data: bytes | None) -> str:

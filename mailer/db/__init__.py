@@ -27,6 +27,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailer.config import Settings, sqlite_file
+from mailer.errors import Hint, MailerError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -163,10 +164,11 @@ class Database:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
-    def schema_problem(self) -> str | None:
-        """Why the schema is not ready for use (None when it is at the latest revision).
+    def schema_problem(self) -> MailerError | None:
+        """Why the schema is not ready for use, as the error to raise (None when it is).
 
         Also answers, rather than raising, when the server cannot be reached.
+        A missing or outdated schema carries ``Hint.UPGRADE_DATABASE``.
         """
         from sqlalchemy.exc import OperationalError
 
@@ -175,14 +177,14 @@ class Database:
         except OperationalError as exc:
             where = self.engine.url.render_as_string(hide_password=True)
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            return f"cannot open the database {where}: {reason}"
+            return MailerError(f"cannot open the database {where}: {reason}")
         if current is None:
-            return "the database has no tables yet: run mailer db upgrade"
+            return MailerError("the database has no tables yet", hint=Hint.UPGRADE_DATABASE)
         head = head_revision()
         if current != head:
-            return (
-                f"the database schema is at revision {current}, this mailer needs {head}: "
-                "run mailer db upgrade"
+            return MailerError(
+                f"the database schema is at revision {current}, this mailer needs {head}",
+                hint=Hint.UPGRADE_DATABASE,
             )
         return None
 

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from mailer.clock import utcnow
 from mailer.db import leases
 from mailer.db.models import MailingList, Recipient, Send, Subscriber, Subscription, Suppression
-from mailer.errors import ConflictError, NotFoundError
+from mailer.errors import ConflictError, Hint, NotFoundError
 from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
 
 R = cast(Table, Recipient.__table__)
@@ -108,7 +108,7 @@ def get_send(session: Session, send_id: int, *, lock: bool = False) -> Send:
         query = query.with_for_update()
     send = session.scalar(query)
     if send is None:
-        raise NotFoundError(f"no send #{send_id} (see `mailer sends`)")
+        raise NotFoundError(f"no send #{send_id}", hint=Hint.LIST_SENDS)
     return send
 
 

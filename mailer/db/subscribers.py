@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from mailer.clock import utcnow
 from mailer.db.models import MailingList, Recipient, Send, Subscriber, Subscription, Suppression
-from mailer.errors import ConflictError, NotFoundError
+from mailer.errors import ConflictError, Hint, NotFoundError
 from mailer.lists.addresses import email_hash as hash_of
 from mailer.status import RecipientStatus, SubscriptionStatus, SuppressionReason
 
@@ -47,7 +47,7 @@ def get_list(session: Session, slug_or_id: str | int) -> MailingList:
     else:
         found = session.scalar(select(MailingList).where(MailingList.slug == slug_or_id))
     if found is None:
-        raise NotFoundError(f"no list {slug_or_id!r} (run `mailer lists sync` after adding it)")
+        raise NotFoundError(f"no list {slug_or_id!r}", hint=Hint.SYNC_LISTS)
     return found
 
 

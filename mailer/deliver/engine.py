@@ -26,16 +26,15 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
 from mailer.db.models import Send
-from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, mailto_unsubscribe
+from mailer.deliver.mime import MessageTemplate, Personal, mailto_unsubscribe
 from mailer.deliver.tokens import RecipientLinks
-from mailer.deliver.transports.base import (
-    OutgoingMessage,
+from mailer.deliver.transports.base import OutgoingMessage, SendResult, Transport
+from mailer.errors import (
     PermanentFailure,
     SendingPaused,
-    SendResult,
     TemporaryFailure,
-    Transport,
     UncertainDelivery,
+    UnsafeHeader,
 )
 from mailer.lists.addresses import ascii_address, email_hash
 from mailer.status import SendStatus

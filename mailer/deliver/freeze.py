@@ -22,7 +22,7 @@ from mailer.db import Database
 from mailer.db import outbox as store
 from mailer.db.models import MailingList
 from mailer.db.subscribers import all_lists, get_list
-from mailer.errors import MailerError, ValidationError
+from mailer.errors import Hint, MailerError, ValidationError
 from mailer.status import SendStatus
 
 if TYPE_CHECKING:
@@ -103,9 +103,7 @@ def first_list(database: Database) -> str:
     with database.session() as session:
         lists = all_lists(session)
         if not lists:
-            raise MailerError(
-                "there is no list yet: add one under lists/ and run `mailer lists sync`"
-            )
+            raise MailerError("there is no list yet", hint=Hint.SYNC_LISTS)
         return lists[0].slug
 
 

@@ -29,9 +29,9 @@ from secrets import token_hex
 from typing import Any
 
 from mailer.compose import placeholders
-from mailer.errors import MailerError
+from mailer.errors import InvalidEmail, UnsafeHeader
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
-from mailer.lists.addresses import InvalidEmail, ascii_address
+from mailer.lists.addresses import ascii_address
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
@@ -54,10 +54,6 @@ _FOLD_AT = 78
 MAX_LINE = 998
 # Longer names go out as encoded words, which fold cleanly.
 _SHORT_NAME = 60
-
-
-class UnsafeHeader(MailerError):
-    """A header value holds a line break (it could inject headers) or is malformed."""
 
 
 def check_header(name: str, value: str) -> str:

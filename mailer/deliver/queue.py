@@ -30,14 +30,14 @@ from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import mailqueue as store
-from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, check_header
-from mailer.deliver.transports.base import (
-    OutgoingMessage,
+from mailer.deliver.mime import MessageTemplate, Personal, check_header
+from mailer.deliver.transports.base import OutgoingMessage, Transport
+from mailer.errors import (
     PermanentFailure,
     SendingPaused,
     TemporaryFailure,
-    Transport,
     UncertainDelivery,
+    UnsafeHeader,
 )
 from mailer.status import MailStatus
 
@@ -117,15 +117,6 @@ def enqueue_request(
     )
 
 
-def _handler(kind: str) -> RequestHandler:
-    # Imported on use: the lists stage builds on this module, not the reverse.
-    if kind == "subscribe":
-        from mailer.lists.optin import handle_subscribe_request
-
-        return handle_subscribe_request
-    raise LookupError(f"no handler for queue requests of kind {kind!r}")
-
-
 def build_message(row: store.Claimed, message_id: str) -> OutgoingMessage:
     """The message bytes of a queued row (same MIME builder as sends)."""
     template = MessageTemplate(
@@ -156,8 +147,12 @@ class QueueDelivery:
         transport: Transport,
         worker_id: str,
         stop: threading.Event | None = None,
+        handlers: Mapping[str, RequestHandler] | None = None,
     ) -> None:
         self.settings = settings
+        # Request kind -> its handler, given by whoever runs the queue: the
+        # lists stage builds on this module, so this module cannot import it.
+        self.handlers = dict(handlers or {})
         self.database = database
         self.transport = transport
         self.worker_id = worker_id
@@ -187,12 +182,18 @@ class QueueDelivery:
     def _handle_request(self, row: store.Claimed) -> None:
         try:
             with self.database.session() as session:
-                _handler(row.kind)(session, self.settings, row)
+                self._handler(row.kind)(session, self.settings, row)
                 store.mark_done(session, row.id)
         except Exception as exc:
             # Nothing left the process: handling it again later is safe.
             log.exception("queue request #%s (%s) failed; retried later", row.id, row.kind)
             self._retry_or_fail(row, f"{type(exc).__name__}: {exc}")
+
+    def _handler(self, kind: str) -> RequestHandler:
+        try:
+            return self.handlers[kind]
+        except KeyError:
+            raise LookupError(f"no handler for queue requests of kind {kind!r}") from None
 
     def _send(self, row: store.Claimed) -> None:
         message_id = _message_id(row)

@@ -39,8 +39,8 @@ from mailer.deliver.mime import UnsafeHeader, addr_spec, check_header
 from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports import OutgoingMessage, SendResult, open_transport
 from mailer.deliver.transports.base import Transport
-from mailer.errors import ConflictError, MailerError
-from mailer.lists.addresses import InvalidEmail, email_hash, normalise_email
+from mailer.errors import ConflictError, Hint, InvalidEmail, MailerError
+from mailer.lists.addresses import email_hash, normalise_email
 from mailer.status import RecipientStatus, SendStatus
 
 if TYPE_CHECKING:
@@ -75,16 +75,20 @@ def parse_when(text: str, tz_name: str, now: datetime | None = None) -> datetime
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise MailerError(f"--tz: unknown timezone {tz_name!r} (e.g. Europe/Brussels)") from exc
+        raise MailerError(
+            f"unknown timezone {tz_name!r} (e.g. Europe/Brussels)", field="timezone"
+        ) from exc
     try:
         local = datetime.fromisoformat(text.strip())
     except ValueError as exc:
-        raise MailerError(f'--at: {text!r} is not a date and time like "2026-11-24 08:00"') from exc
+        raise MailerError(
+            f'{text!r} is not a date and time like "2026-11-24 08:00"', field="when"
+        ) from exc
     if local.tzinfo is None:
         local = local.replace(tzinfo=tz)
     when = local.astimezone(UTC).replace(tzinfo=None)
     if when <= (now or utcnow()):
-        raise MailerError(f"--at: {text} ({tz_name}) is in the past")
+        raise MailerError(f"{text} ({tz_name}) is in the past", field="when")
     return when
 
 
@@ -127,7 +131,8 @@ def create_send(
             last = earlier[-1]
             raise ConflictError(
                 f"issue {composed.slug!r} already went to list {mailing_list.slug!r} "
-                f"(send #{last.id}, {last.status}); use --again to send it once more"
+                f"(send #{last.id}, {last.status})",
+                hint=Hint.SEND_AGAIN,
             )
         send = store.create_send(
             session,
@@ -426,7 +431,7 @@ def retry(database: Database, send_id: int, status: str) -> int:
     with database.session() as session:
         send = store.get_send(session, send_id)
         if send.status == SendStatus.CANCELLED:
-            raise ConflictError(f"send #{send_id} was cancelled; start a new send with --again")
+            raise ConflictError(f"send #{send_id} was cancelled", hint=Hint.NEW_SEND)
         n = store.requeue(session, send_id, status)
         if n and send.status == SendStatus.DONE:
             store.set_status(

@@ -31,15 +31,16 @@ from mailer.deliver.guardrails import Breaker
 from mailer.deliver.queue import QueueDelivery
 from mailer.deliver.transports import open_transport
 from mailer.deliver.transports.base import Transport
-from mailer.errors import ConflictError
+from mailer.errors import WorkerBusy
 from mailer.keys import site_keys
+from mailer.lists.optin import handle_subscribe_request
 from mailer.status import SendStatus
 
 log = logging.getLogger(__name__)
 
 
-class WorkerBusy(ConflictError):
-    """Another worker holds the SQLite database."""
+# What the worker does with each kind of queued request (``queue.enqueue_request``).
+REQUEST_HANDLERS = {"subscribe": handle_subscribe_request}
 
 
 def new_worker_id() -> str:
@@ -156,7 +157,14 @@ class Worker:
             )
             if send_list is not None:
                 engine.lists[send_list.id] = send_list
-            mail = QueueDelivery(self.settings, self.database, transport, self.worker_id, self.stop)
+            mail = QueueDelivery(
+                self.settings,
+                self.database,
+                transport,
+                self.worker_id,
+                self.stop,
+                handlers=REQUEST_HANDLERS,
+            )
             if only_send is None:
                 engine.between_batches = lambda: self._drain(mail)
             heartbeat = _Heartbeat(self.settings, self.database, self.worker_id)

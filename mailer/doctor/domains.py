@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailer.config import Settings
-from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, Diagnosis
+from mailer.doctor.diagnosis import FAIL, PASS, UNKNOWN, WARN, Diagnosis
 from mailer.doctor.dns import CouldNotCheck, Resolver
 
 SES_SPF_INCLUDE = "amazonses.com"

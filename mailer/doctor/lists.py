@@ -12,7 +12,7 @@ from datetime import timedelta
 from mailer.clock import utcnow
 from mailer.db import Database
 from mailer.db import guardrails as store
-from mailer.doctor import FAIL, PASS, WARN, Diagnosis
+from mailer.doctor.diagnosis import FAIL, PASS, WARN, Diagnosis
 
 WINDOW_DAYS = 30
 BOUNCE_WARN, BOUNCE_FAIL = 0.02, 0.05

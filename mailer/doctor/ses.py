@@ -16,7 +16,7 @@ from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import guardrails as store
-from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, Diagnosis
+from mailer.doctor.diagnosis import FAIL, PASS, UNKNOWN, WARN, Diagnosis
 from mailer.doctor.dns import CouldNotCheck
 from mailer.events.ses import DESTINATION
 

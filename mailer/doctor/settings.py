@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from mailer.config import Settings
-from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, Diagnosis
+from mailer.doctor.diagnosis import FAIL, PASS, UNKNOWN, WARN, Diagnosis
 from mailer.doctor.dns import CouldNotCheck, Resolver
 from mailer.errors import ConfigError
 from mailer.keys import key_file, site_keys

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.errors import Problem, ValidationError
-from mailer.events.parse import FeedbackEvent, ParseError, parse_document
+from mailer.errors import ParseError, Problem, ValidationError
+from mailer.events.parse import FeedbackEvent, parse_document
 from mailer.events.policy import IngestResult, Policy, process, rematch_orphans
 
 BATCH = 5000  # events per transaction when replaying files

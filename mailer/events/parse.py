@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mailer.errors import EventError
+from mailer.errors import ParseError
 
 SEND_ID_HEADER = "X-Mailer-Send-Id"
 
@@ -56,14 +56,6 @@ SES_TYPES: dict[str, tuple[str, str]] = {
     "Rendering Failure": (Kind.RENDERING_FAILURE, "failure"),
     "Subscription": (Kind.SUBSCRIPTION, "subscription"),
 }
-
-
-class ParseError(EventError):
-    """A payload is not SES feedback we understand; ``path`` names the field."""
-
-    def __init__(self, message: str, path: str = "") -> None:
-        super().__init__(f"{path}: {message}" if path else message, status=400)
-        self.path = path
 
 
 @dataclass(frozen=True)

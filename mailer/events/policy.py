@@ -33,7 +33,8 @@ from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import events as store
 from mailer.db import subscribers
-from mailer.events.parse import FeedbackEvent, Kind, ParseError, parse_ses
+from mailer.errors import ParseError
+from mailer.events.parse import FeedbackEvent, Kind, parse_ses
 from mailer.lists.addresses import email_hash
 from mailer.status import SuppressionReason
 

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mailer.config import Settings
-from mailer.errors import MailerError
+from mailer.errors import AwsError
 
 EVENT_TYPES = [
     "SEND",
@@ -41,10 +41,6 @@ TRACKING_TYPES = ("OPEN", "CLICK")
 def event_types(tracking: bool) -> list[str]:
     """The event types the destination publishes, with or without open and click tracking."""
     return [t for t in EVENT_TYPES if tracking or t not in TRACKING_TYPES]
-
-
-class AwsError(MailerError):
-    """An AWS call failed for a reason the operator must fix (credentials, permissions)."""
 
 
 @dataclass(frozen=True)

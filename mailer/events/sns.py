@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from mailer.clock import utcnow
-from mailer.errors import EventError
+from mailer.errors import Refused
 
 NOTIFICATION = "Notification"
 SUBSCRIBE = "SubscriptionConfirmation"
@@ -62,10 +62,6 @@ COMMON_REQUIRED = ("SignatureVersion", "Signature", "SigningCertURL")
 HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
 CERT_PATH = re.compile(r"^/SimpleNotificationService(-[A-Za-z0-9]+)?\.pem$")
 MAX_CERT_BYTES = 16_384
-
-
-class Refused(EventError):
-    """A request that must not be acted on: 400 for broken, 403 for untrusted."""
 
 
 @dataclass(frozen=True)

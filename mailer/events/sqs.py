@@ -26,7 +26,7 @@ from typing import Any
 
 from mailer.config import Settings
 from mailer.db import Database
-from mailer.errors import EventError
+from mailer.errors import EventError, Hint, Refused
 from mailer.events import sns
 from mailer.events.aws import client
 from mailer.events.ingest import ingest
@@ -49,8 +49,8 @@ def _queue_url(settings: Settings) -> str:
     url = settings.events.sqs_queue_url
     if not url:
         raise EventError(
-            "events.sqs_queue_url is not set: run `mailer ses setup` and put the queue URL "
-            "it prints in config.toml (or MAILER_EVENTS_SQS_QUEUE_URL)"
+            "events.sqs_queue_url is not set (in config.toml or MAILER_EVENTS_SQS_QUEUE_URL)",
+            hint=Hint.SES_SETUP,
         )
     return url
 
@@ -116,7 +116,7 @@ def _unverified(body: str, settings: Settings, certs: sns.CertificateCache) -> s
         )
     try:
         sns.verify(sns.parse_message(data), settings.events.cert_url_pattern, certs)
-    except sns.Refused as exc:
+    except Refused as exc:
         return exc.message
     return None
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from mailer.config import Settings
 from mailer.db import Database
+from mailer.errors import Refused
 from mailer.events import sns
 from mailer.events.ingest import ingest
 from mailer.events.parse import parse_message
@@ -38,9 +39,9 @@ def handle_sns_webhook(
     """
     try:
         return _handle(db, settings, headers, body, certs or sns.default_cache(), get)
-    except sns.Refused as exc:
+    except Refused as exc:
         log.warning("SNS webhook refused: %s", exc.message)
-        return exc.status, exc.message
+        return exc.http_status, exc.message
 
 
 def _handle(
@@ -53,17 +54,17 @@ def _handle(
 ) -> tuple[int, str]:
     cfg = settings.events
     if not isinstance(body, bytes | bytearray) or len(body) > cfg.max_body_bytes:
-        raise sns.Refused(f"body larger than {cfg.max_body_bytes} bytes", 400)
+        raise Refused(f"body larger than {cfg.max_body_bytes} bytes", 400)
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise sns.Refused(f"body is not JSON: {exc}", 400) from exc
+        raise Refused(f"body is not JSON: {exc}", 400) from exc
     msg = sns.parse_message(data)
     declared = sns.header(headers, "x-amz-sns-message-type")
     if declared is not None and declared != msg.type:
-        raise sns.Refused("x-amz-sns-message-type header disagrees with the body", 400)
+        raise Refused("x-amz-sns-message-type header disagrees with the body", 400)
     if msg["TopicArn"] not in cfg.topic_arns:
-        raise sns.Refused(f"topic {msg['TopicArn']!r} is not in events.topic_arns", 403)
+        raise Refused(f"topic {msg['TopicArn']!r} is not in events.topic_arns", 403)
     # Before the certificate is fetched: a replayed message costs no request.
     sns.check_age(msg, cfg.max_message_age_seconds)
     if msg.type != sns.NOTIFICATION:
@@ -74,7 +75,7 @@ def _handle(
     if msg.type == sns.SUBSCRIBE:
         try:
             sns.confirm_subscription(msg["SubscribeURL"], cfg.cert_url_pattern, get)
-        except sns.Refused as exc:
+        except Refused as exc:
             return 502, f"could not confirm the subscription: {exc.message}"
         log.info("confirmed SNS subscription to %s", msg["TopicArn"])
         return 200, f"subscription to {msg['TopicArn']} confirmed"

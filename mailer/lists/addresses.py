@@ -17,11 +17,7 @@ from functools import lru_cache
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
-from mailer.errors import MailerError
-
-
-class InvalidEmail(MailerError):
-    """An address is not a valid email address; the message says why."""
+from mailer.errors import InvalidEmail
 
 
 def email_hash(email: str) -> str:

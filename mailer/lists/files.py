@@ -29,10 +29,10 @@ from babel import Locale, UnknownLocaleError
 from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
-from mailer.errors import Problem, ValidationError
+from mailer.errors import InvalidEmail, Problem, ValidationError
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 from mailer.lists import welcome
-from mailer.lists.addresses import InvalidEmail, normalise_email
+from mailer.lists.addresses import normalise_email
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
 TEMPLATE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")

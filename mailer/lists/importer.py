@@ -33,9 +33,14 @@ from mailer.csvcells import cell, uncell
 from mailer.db import Database
 from mailer.db import imports as sql
 from mailer.db import subscribers as store
-from mailer.errors import ConflictError, Problem, ValidationError
+from mailer.errors import (
+    ConflictError,
+    Hint,
+    ImportFileError,
+    InvalidEmail,
+)
 from mailer.lists import welcome as welcome_mail
-from mailer.lists.addresses import InvalidEmail, email_hash, needs_smtputf8, normalise_email
+from mailer.lists.addresses import email_hash, needs_smtputf8, normalise_email
 from mailer.lists.people import name_problem
 from mailer.status import SubscriptionStatus as Status
 
@@ -60,13 +65,6 @@ SMTPUTF8_NOTICE = (
 )
 
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_CHARS))
-
-
-class ImportFileError(ValidationError):
-    """The file as a whole cannot be imported; nothing was written."""
-
-    def __init__(self, file: Path, where: str, message: str) -> None:
-        super().__init__([Problem(str(file), where, message)])
 
 
 @dataclass(frozen=True)
@@ -159,7 +157,9 @@ def _lines(path: Path, raw: IO[bytes], encoding: str, counter: list[int]) -> Ite
                 path,
                 f"line {counter[0]}",
                 f"not valid {encoding} text (byte 0x{data[exc.start]:02x} at column "
-                f"{exc.start + 1}); save the file as UTF-8, or pass --encoding (e.g. latin-1)",
+                f"{exc.start + 1}); save the file as UTF-8",
+                hint=Hint.CHOOSE_ENCODING,
+                field="encoding",
             ) from exc
 
 

@@ -32,7 +32,7 @@ from mailer.db import subscribers as store
 from mailer.db.mailqueue import Claimed
 from mailer.db.models import MailingList
 from mailer.deliver import queue
-from mailer.errors import NotFoundError
+from mailer.errors import InvalidToken, NotFoundError
 from mailer.lists import welcome
 from mailer.lists.addresses import email_hash, normalise_email
 from mailer.status import SubscriptionStatus as Status
@@ -226,12 +226,12 @@ def enqueue_confirmation(
 def confirm(db: Database, settings: Settings, token: str) -> ConfirmResult:
     """Activate the subscription a confirmation link stands for.
 
-    Raises ``links.InvalidToken`` for a forged, damaged or expired link, and for
+    Raises ``InvalidToken`` for a forged, damaged or expired link, and for
     one that no longer applies: the person was forgotten or suppressed, or
     unsubscribed after the link was sent.
     """
     data = links.read_confirm_token(settings, token)
-    gone = links.InvalidToken("This confirmation link is no longer valid. Please subscribe again.")
+    gone = InvalidToken("This confirmation link is no longer valid. Please subscribe again.")
     with db.session() as session:
         try:
             lst = store.get_list(session, data.list_slug)

@@ -18,7 +18,7 @@ from mailer.db import Database
 from mailer.db import history as log
 from mailer.db import subscribers as store
 from mailer.db.models import MailingList, Subscriber, Subscription, Suppression
-from mailer.errors import ConflictError, MailerError, NotFoundError, Problem, ValidationError
+from mailer.errors import ConflictError, Hint, MailerError, NotFoundError, Problem, ValidationError
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 from mailer.lists import welcome as welcome_mail
 from mailer.lists.addresses import email_hash, needs_smtputf8, normalise_email
@@ -80,12 +80,8 @@ def add(
         supp = store.get_suppression(session, address)
         if supp is not None:
             raise ConflictError(
-                f"{address} is suppressed ({supp.reason}); it is never mailed"
-                + (
-                    ""
-                    if supp.reason == SuppressionReason.FORGOTTEN
-                    else " (`mailer subscribers unsuppress` lifts that)"
-                )
+                f"{address} is suppressed ({supp.reason}); it is never mailed",
+                hint=None if supp.reason == SuppressionReason.FORGOTTEN else Hint.UNSUPPRESS,
             )
         existing = store.find_subscriber(session, address)
         current = (
@@ -95,7 +91,8 @@ def add(
             raise ConflictError(
                 f"{address} unsubscribed from {lst.slug} on "
                 f"{current.status_changed_at:%Y-%m-%d} ({current.status_reason}); only they "
-                "can subscribe again: use --send-confirmation to mail them a confirmation link"
+                "can subscribe again",
+                hint=Hint.SEND_CONFIRMATION,
             )
         source = "cli" if actor == "cli" else "admin"
         sub = store.upsert_subscriber(

@@ -23,7 +23,7 @@ from mailer.config import GuardrailSettings
 from mailer.db import Database, subscribers
 from mailer.db import reports as store
 from mailer.db.models import Send
-from mailer.errors import NotFoundError, Problem, ValidationError
+from mailer.errors import Hint, NotFoundError, Problem, ValidationError
 from mailer.events.engagement import Engagement, send_engagement
 
 BOUNCE_WARNING = 0.05
@@ -140,7 +140,7 @@ def send_report(
     with db.session() as session:
         found = store.send_with_list(session, send_id)
         if found is None:
-            raise NotFoundError(f"no send {send_id} (see `mailer sends list`)")
+            raise NotFoundError(f"no send {send_id}", hint=Hint.LIST_SENDS)
         send, lst = found
         counts = store.send_counts(session, send_id)
     engagement = None

@@ -9,9 +9,7 @@ changes nothing readers see, and no page shows a path or a validation message.
 
 from __future__ import annotations
 
-import threading
 import xml.etree.ElementTree as ET
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +21,8 @@ from mailer import links
 from mailer.compose import archive as published
 from mailer.errors import NotFoundError
 from mailer.lists import public
-from mailer.web.app import render, web_state
 from mailer.web.issues import SLUG
+from mailer.web.pages import WebState, render, web_state
 
 # Compose's pages carry their own inline styles; nothing else runs in them.
 ARCHIVE_CSP = (
@@ -33,33 +31,6 @@ ARCHIVE_CSP = (
 )
 ATOM = "http://www.w3.org/2005/Atom"
 PUBLIC_MAX_AGE = 5.0
-CACHED_SNAPSHOTS = 64
-
-
-class SnapshotCache:
-    """The snapshots of the most recently read sends, by send id.
-
-    A published snapshot never changes (a re-freeze is refused once a send
-    has started), so entries need no expiry, only a bound on their number.
-    """
-
-    def __init__(self, size: int = CACHED_SNAPSHOTS) -> None:
-        self.size = size
-        self._data: OrderedDict[int, dict[str, tuple[str, str]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, send_id: int, load: Any) -> dict[str, tuple[str, str]]:
-        with self._lock:
-            hit = self._data.get(send_id)
-            if hit is not None:
-                self._data.move_to_end(send_id)
-                return hit
-        pages: dict[str, tuple[str, str]] = load(send_id)
-        with self._lock:
-            self._data[send_id] = pages
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return pages
 
 
 async def home(request: Request) -> Response:
@@ -75,7 +46,7 @@ async def index(request: Request) -> Response:
     return render(request, "public/archive.html", {"issues": issues})
 
 
-def _page(state: Any, slug: str, rest: str) -> tuple[str, str]:
+def _page(state: WebState, slug: str, rest: str) -> tuple[str, str]:
     """(media type, body) of one file of the published snapshot of ``slug``."""
     # Unsafe names fail here, before anything is cached under them.
     if not SLUG.match(slug) or ".." in slug:

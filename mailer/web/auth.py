@@ -1,24 +1,73 @@
-"""Login and logout for editors and operators."""
+"""Login and logout for editors and operators, and the guard on their pages.
+
+``login_required`` wraps every page behind login: it checks the session still
+names a user with the same credentials, and the CSRF token of each POST.
+"""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from urllib.parse import quote
+
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer.accounts import authenticate, session_stamp
-from mailer.web.app import render, web_state
+from mailer.web.pages import render, web_state
 from mailer.web.security import (
     SESSION_STAMP,
     SESSION_USER,
     TooManyRequests,
     check_session_csrf,
+    current_user,
     enforce,
     form_str,
     safe_next,
     session_csrf_token,
-    session_is_valid,
+    wants_json,
 )
+
+
+async def session_is_valid(request: Request) -> bool:
+    """True when the session names a user who still exists with the same credentials.
+
+    A session that no longer holds (user removed, password changed, ``mailer
+    users logout-all``) is cleared.
+    """
+    user = current_user(request)
+    if user is None:
+        return False
+    state = web_state(request)
+    expected = await state.run(session_stamp, state.database, state.settings, user)
+    stamp = request.session.get(SESSION_STAMP)
+    if expected is None or not isinstance(stamp, str) or not hmac.compare_digest(expected, stamp):
+        request.session.clear()
+        return False
+    return True
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def login_required(endpoint: Endpoint) -> Endpoint:
+    """Send visitors without a session to the login page (JSON callers get 401)."""
+
+    @wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        if not await session_is_valid(request):
+            if wants_json(request):
+                raise HTTPException(401, "Log in first.")
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        if request.method == "POST":
+            await check_session_csrf(request)
+        return await endpoint(request)
+
+    return wrapper
 
 
 def _login_page(request: Request, next_path: str, error: str = "", status: int = 200) -> Response:

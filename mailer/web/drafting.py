@@ -20,15 +20,16 @@ from mailer.content.loader import slugify
 from mailer.draft import SHAPES, Draft, Source, create, draft, from_bytes
 from mailer.errors import MailerError
 from mailer.lists import public
-from mailer.web.app import flash, render, web_state
+from mailer.web.auth import login_required
 from mailer.web.issues import SLUG, issue_slugs, issues_root
-from mailer.web.security import form_str, login_required
+from mailer.web.pages import WebState, flash, render, web_state
+from mailer.web.security import form_str
 
 MAX_UPLOAD_BYTES = 512_000
 PASTED = "pasted text"
 
 
-def _newsletters(state: Any) -> list[str]:
+def _newsletters(state: WebState) -> list[str]:
     """Names of the newsletters earlier issues were for (offered as choices)."""
     names: set[str] = set()
     root = issues_root(state.settings)
@@ -131,7 +132,7 @@ async def _new_issue(request: Request) -> Response:
     )
 
 
-def _draft(state: Any, source: Source, options: dict[str, Any]) -> Draft:
+def _draft(state: WebState, source: Source, options: dict[str, Any]) -> Draft:
     date = None
     if options["date"]:
         try:
@@ -154,7 +155,7 @@ def _default_slug(result: Draft) -> str:
     return f"{slugify(result.title, 5)}-{result.date.isoformat()}"
 
 
-def _create(state: Any, result: Draft, source: Source, slug: str) -> None:
+def _create(state: WebState, result: Draft, source: Source, slug: str) -> None:
     if not SLUG.match(slug) or ".." in slug or slug.startswith("."):
         raise MailerError(f"folder name {slug!r}: use letters, digits and hyphens")
     out = issues_root(state.settings) / slug

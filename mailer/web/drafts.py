@@ -10,7 +10,6 @@ show a path or a validation message.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from markupsafe import escape
 from starlette.requests import Request
@@ -19,8 +18,8 @@ from starlette.routing import Route
 
 from mailer import links
 from mailer.errors import ConflictError, MailerError, NotFoundError
-from mailer.web.app import web_state
 from mailer.web.archive import ARCHIVE_CSP, slash_redirect
+from mailer.web.pages import WebState, web_state
 
 BANNER = (
     '<div role="note" data-draft="1" style="background:#fff4c2;color:#3d3000;'
@@ -41,7 +40,7 @@ def mark_draft(page: str, title: str) -> str:
     return page[: body.end()] + banner + page[body.end() :] if body else banner + page
 
 
-def _draft(state: Any, token: str, rest: str) -> str:
+def _draft(state: WebState, token: str, rest: str) -> str:
     slug = links.read_draft_token(state.settings, token)
     try:
         pages = state.issues.web_pages(slug)

@@ -17,10 +17,11 @@ from starlette.routing import Route
 
 from mailer.content import folder as files
 from mailer.content.loader import ISSUE_FILE
-from mailer.errors import ConflictError, MailerError
-from mailer.web.app import flash, render, web_state
+from mailer.errors import ConflictError, MailerError, SaveRefused
+from mailer.web.auth import login_required
 from mailer.web.issues import issue_folder
-from mailer.web.security import form_str, login_required
+from mailer.web.pages import error_text, flash, render, web_state
+from mailer.web.security import form_str
 
 
 def _structure(text: str) -> list[dict[str, Any]]:
@@ -101,10 +102,10 @@ async def save(request: Request) -> Response:
     refused: tuple[list[Any], str, int] | None = None
     try:
         await state.run(files.save, folder, name, text, expected, state.settings)
-    except files.SaveRefused as exc:
-        refused = (list(exc.problems), exc.message, 422)
+    except SaveRefused as exc:
+        refused = (list(exc.problems), exc.message, exc.http_status)
     except ConflictError as exc:
-        refused = ([], exc.message, 409)
+        refused = ([], error_text(exc), exc.http_status)
     if refused is not None:
         problems, message, status = refused
         return await state.run(
@@ -168,10 +169,10 @@ async def structure(request: Request) -> Response:
             flash(request, f"Deleted “{headline}”.")
         else:
             raise MailerError(f"unknown action {action!r}")
-    except files.SaveRefused as exc:
+    except SaveRefused as exc:
         flash(request, f"Not changed: {'; '.join(str(p) for p in exc.problems)}", "error")
     except MailerError as exc:
-        flash(request, f"Not changed: {exc.message}", "error")
+        flash(request, f"Not changed: {error_text(exc)}", "error")
     return RedirectResponse(back, status_code=303)
 
 

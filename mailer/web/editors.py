@@ -15,9 +15,10 @@ from mailer.deliver import freeze, overview
 from mailer.errors import MailerError, NotFoundError, ValidationError
 from mailer.lists import public
 from mailer.web import preview, sending
-from mailer.web.app import flash, render, web_state
+from mailer.web.auth import login_required
 from mailer.web.issues import fingerprint, issue_slugs
-from mailer.web.security import EMAIL_FRAME_CSP, form_str, login_required
+from mailer.web.pages import WebState, error_text, flash, render, web_state
+from mailer.web.security import EMAIL_FRAME_CSP, form_str
 
 VIEWS = ("devices", "dark", "text")
 COMMON_ZONES = ("UTC", "Europe/Brussels", "Europe/Amsterdam", "Europe/London", "America/New_York")
@@ -54,7 +55,7 @@ def _chosen_list(lists: list[Any], wanted: str) -> Any:
     return lists[0] if lists else None
 
 
-def _draft_path(state: Any, slug: str) -> str:
+def _draft_path(state: WebState, slug: str) -> str:
     return links.draft_path(links.make_draft_token(state.settings, slug))
 
 
@@ -121,7 +122,7 @@ async def issue_preview(request: Request) -> Response:
     )
 
 
-def _composed(state: Any, slug: str, sender: Any) -> Any:
+def _composed(state: WebState, slug: str, sender: Any) -> Any:
     """The email as the chosen list sends it (its sender name and postal address)."""
     if sender is None:
         return state.issues.composed(slug)
@@ -132,11 +133,11 @@ def _from_name(composed: Any, summary: Any) -> str:
     return str(getattr(composed, "from_name", None) or summary.title)
 
 
-def _fingerprint(state: Any, slug: str) -> str:
+def _fingerprint(state: WebState, slug: str) -> str:
     return fingerprint(state.settings, slug)
 
 
-def _frame_sender(state: Any, list_slug: str) -> Any:
+def _frame_sender(state: WebState, list_slug: str) -> Any:
     if not list_slug:
         return None
     try:
@@ -184,7 +185,7 @@ async def test_send(request: Request) -> Response:
     try:
         count = await state.run(sending.test_send, state, slug, addresses, list_slug)
     except MailerError as exc:
-        flash(request, f"Test not sent: {exc.message}", "error")
+        flash(request, f"Test not sent: {error_text(exc)}", "error")
     else:
         flash(request, f"Test copy sent to {count} address{'es' if count != 1 else ''}.")
     return RedirectResponse(back, status_code=303)
@@ -204,7 +205,7 @@ async def schedule(request: Request) -> Response:
             sending.schedule, state, slug, list_slug, when == "now", date, time, zone, again
         )
     except MailerError as exc:
-        flash(request, f"Not scheduled: {exc.message}", "error")
+        flash(request, f"Not scheduled: {error_text(exc)}", "error")
         return RedirectResponse(f"/admin/issues/{slug}", status_code=303)
     warnings = await state.run(sending.fit_warnings, state, slug, list_slug)
     note = "".join(f" Warning: {w}." for w in warnings)

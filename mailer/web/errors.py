@@ -1,7 +1,8 @@
 """One place that turns every refusal into a clear page or JSON error.
 
-``MailerError`` (bad input, expired link, unknown send), HTTP errors (404,
-405, 403 CSRF, 429) and unexpected exceptions all end here. A bug still gets
+``MailerError`` (bad input, expired link, unknown send) answers with the
+status the error class carries (``http_status``, see ``mailer.errors``); HTTP
+errors (404, 405, 403 CSRF, 429) and unexpected exceptions also end here. A bug still gets
 logged with its traceback, but the visitor only ever sees a short message.
 """
 
@@ -15,26 +16,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mailer.errors import ConflictError, EventError, MailerError, NotFoundError, ValidationError
-from mailer.links import InvalidToken
+from mailer.errors import MailerError, ValidationError
+from mailer.web.pages import error_text, render
 from mailer.web.security import wants_json
 
 log = logging.getLogger("mailer.web")
-
-
-def status_for(exc: MailerError) -> int:
-    """The HTTP status that says what kind of user error ``exc`` is."""
-    if isinstance(exc, EventError):
-        return exc.status
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, ConflictError):
-        return 409
-    if isinstance(exc, ValidationError):
-        return 422
-    if isinstance(exc, InvalidToken):
-        return 400
-    return 400
 
 
 def error_response(
@@ -51,7 +37,6 @@ def error_response(
         if problems:
             body["problems"] = problems
         return JSONResponse(body, status_code=status, headers=dict(headers or {}))
-    from mailer.web.app import render  # late: the app module imports this one
 
     return render(
         request,
@@ -65,7 +50,7 @@ def error_response(
 async def mailer_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MailerError)
     problems = [str(p) for p in exc.problems] if isinstance(exc, ValidationError) else None
-    return error_response(request, status_for(exc), exc.message, problems=problems)
+    return error_response(request, exc.http_status, error_text(exc), problems=problems)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

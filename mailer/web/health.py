@@ -7,8 +7,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mailer.doctor import LABELS, diagnose
-from mailer.web.app import render, web_state
-from mailer.web.security import login_required
+from mailer.web.auth import login_required
+from mailer.web.pages import render, web_state
 
 # The badge class of each verdict, from the stylesheet's ok/warning/error set.
 BADGES = {"pass": "ok", "warn": "warning", "fail": "error", "unknown": "warning"}

@@ -1,5 +1,7 @@
 """Issue folders as the web app sees them: found, checked, composed, cached.
 
+Also the archive's cache of sent issues' snapshots (``SnapshotCache``).
+
 Composing costs tens of milliseconds, and one preview page asks for the same
 email several times (desktop, mobile, dark), so results are cached under a
 fingerprint of the issue's files and the templates: editing a file on disk
@@ -12,6 +14,7 @@ import hashlib
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ from mailer.errors import NotFoundError, Problem
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 ISSUE_FILE = "issue.toml"
 T = TypeVar("T")
+CACHED_SNAPSHOTS = 64
 
 
 @dataclass(frozen=True)
@@ -171,3 +175,29 @@ class IssueCache:
             lambda folder: render_web_pages(load_issue(folder, self.settings), self.settings),
             max_age,
         )
+
+
+class SnapshotCache:
+    """The snapshots of the most recently read sends, by send id.
+
+    A published snapshot never changes (a re-freeze is refused once a send
+    has started), so entries need no expiry, only a bound on their number.
+    """
+
+    def __init__(self, size: int = CACHED_SNAPSHOTS) -> None:
+        self.size = size
+        self._data: OrderedDict[int, dict[str, tuple[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, send_id: int, load: Any) -> dict[str, tuple[str, str]]:
+        with self._lock:
+            hit = self._data.get(send_id)
+            if hit is not None:
+                self._data.move_to_end(send_id)
+                return hit
+        pages: dict[str, tuple[str, str]] = load(send_id)
+        with self._lock:
+            self._data[send_id] = pages
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return pages

@@ -30,8 +30,9 @@ from mailer.db import Database
 from mailer.errors import MailerError, NotFoundError, Problem, ValidationError
 from mailer.lists import exporter, importer, overview
 from mailer.status import SubscriptionStatus
-from mailer.web.app import flash, render, web_state
-from mailer.web.security import form_str, login_required
+from mailer.web.auth import login_required
+from mailer.web.pages import WebState, error_text, flash, render, web_state
+from mailer.web.security import form_str
 from mailer.web.subscribers import browse_page_data, page_link
 
 SHOWN_REJECTS = 20
@@ -149,7 +150,7 @@ def _save_upload(settings: Settings, upload: UploadFile) -> tuple[str, Path]:
 
 
 def _run_import(
-    state: Any, slug: str, path: Path, encoding: str, dry_run: bool
+    state: WebState, slug: str, path: Path, encoding: str, dry_run: bool
 ) -> tuple[importer.ImportReport, list[importer.Reject]]:
     shown: list[importer.Reject] = []
 
@@ -201,14 +202,12 @@ async def import_upload(request: Request) -> Response:
         context.update(token=token, filename=path.name, encoding=encoding)
         report, shown = await state.run(_run_import, state, slug, path, encoding, True)
     except MailerError as exc:
-        message = exc.message
+        message = error_text(exc)
         if "token" in context:
             folder = uploads_dir(state.settings) / context["token"]
             shutil.rmtree(folder, ignore_errors=True)
             # Name the file as the operator knows it, not by its place on the server.
             message = message.replace(f"{folder}{os.sep}", "")
-        # The importer speaks to the command line; here the choice is a form field.
-        message = message.replace("pass --encoding", "choose the encoding below")
         context["error"] = message
         return render(request, "admin/import.html", context, status=422)
     context.update(report=report, rejects=shown)
@@ -227,7 +226,7 @@ async def import_commit(request: Request) -> Response:
         encoding = _encoding(form)
         report, _ = await state.run(_run_import, state, slug, path, encoding, False)
     except MailerError as exc:
-        flash(request, exc.message, "error")
+        flash(request, error_text(exc), "error")
         return RedirectResponse(f"/admin/lists/{slug}/import", status_code=303)
     # The file is in the database now; a copy of people's data need not linger.
     path.unlink(missing_ok=True)

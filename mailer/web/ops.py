@@ -9,8 +9,8 @@ from starlette.routing import Route
 from mailer.lists import overview
 from mailer.reports import health as list_health
 from mailer.web import health, report, sends
-from mailer.web.app import render, web_state
-from mailer.web.security import login_required
+from mailer.web.auth import login_required
+from mailer.web.pages import render, web_state
 
 
 @login_required

@@ -15,11 +15,10 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer import links
-from mailer.errors import MailerError, NotFoundError
+from mailer.errors import InvalidEmail, MailerError, NotFoundError
 from mailer.lists import optin, public
-from mailer.lists.addresses import InvalidEmail
 from mailer.web import archive, drafts
-from mailer.web.app import render, web_state
+from mailer.web.pages import WebState, render, web_state
 from mailer.web.security import check_public_csrf, enforce, form_str, public_csrf_token
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
@@ -154,7 +153,7 @@ def _pair(token: links.ListToken) -> tuple[str, str]:
     return token.list_slug, token.email_hash
 
 
-def _unsubscribe(state: Any, token: links.ListToken) -> None:
+def _unsubscribe(state: WebState, token: links.ListToken) -> None:
     try:
         optin.unsubscribe_by_token(state.database, token, "unsubscribe link")
     except NotFoundError:

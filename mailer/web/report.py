@@ -18,9 +18,9 @@ from mailer.errors import NotFoundError
 from mailer.reports import activity
 from mailer.reports import render as report_render
 from mailer.web import sending
-from mailer.web.app import render, web_state
+from mailer.web.auth import login_required
 from mailer.web.charts import Panel, timeline
-from mailer.web.security import login_required
+from mailer.web.pages import WebState, render, web_state
 from mailer.web.sends import ACTIVE, send_id_of
 
 RECIPIENT_PAGE = 100
@@ -29,7 +29,7 @@ LINKED = {"recipients", *reports.STATUSES}
 SERIES = activity.SERIES
 
 
-def build_chart(state: Any, send_id: int, started: datetime | None) -> Markup | None:
+def build_chart(state: WebState, send_id: int, started: datetime | None) -> Markup | None:
     """The send's activity over time as SVG, or None before it has any."""
     zone = state.settings.site.timezone
     found = activity.send_activity(state.database, send_id, started, zone)
@@ -46,7 +46,7 @@ def build_chart(state: Any, send_id: int, started: datetime | None) -> Markup | 
     return timeline(times, panels, title, unit)
 
 
-def _load(state: Any, send_id: int) -> dict[str, Any]:
+def _load(state: WebState, send_id: int) -> dict[str, Any]:
     row = overview.send_row(state.database, send_id)
     report = reports.send_report(state.database, send_id, state.settings.guardrails)
     not_started = row.started_at is None

@@ -1,4 +1,6 @@
-"""Security plumbing: headers, CSRF tokens, safe redirects, login checks, rate limits.
+"""Security plumbing: headers, CSRF tokens, safe redirects, rate limits.
+
+The login guard (``login_required``) is in ``auth``.
 
 Two kinds of CSRF token: pages behind login carry a random token kept in the
 signed session cookie; public subscriber pages set no cookie at all, so their
@@ -15,17 +17,14 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
-from functools import wraps
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailer.config import Settings
@@ -108,27 +107,6 @@ def current_user(request: Request) -> str | None:
     return user if isinstance(user, str) else None
 
 
-async def session_is_valid(request: Request) -> bool:
-    """True when the session names a user who still exists with the same credentials.
-
-    A session that no longer holds (user removed, password changed, ``mailer
-    users logout-all``) is cleared.
-    """
-    from mailer.accounts import session_stamp
-    from mailer.web.app import web_state
-
-    user = current_user(request)
-    if user is None:
-        return False
-    state = web_state(request)
-    expected = await state.run(session_stamp, state.database, state.settings, user)
-    stamp = request.session.get(SESSION_STAMP)
-    if expected is None or not isinstance(stamp, str) or not hmac.compare_digest(expected, stamp):
-        request.session.clear()
-        return False
-    return True
-
-
 def safe_next(target: str | None, default: str = "/admin/") -> str:
     """Return ``target`` if it is a path on this site, else ``default`` (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//"):
@@ -139,26 +117,6 @@ def safe_next(target: str | None, default: str = "/admin/") -> str:
     if parts.scheme or parts.netloc:
         return default
     return target
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def login_required(endpoint: Endpoint) -> Endpoint:
-    """Send visitors without a session to the login page (JSON callers get 401)."""
-
-    @wraps(endpoint)
-    async def wrapper(request: Request) -> Response:
-        if not await session_is_valid(request):
-            if wants_json(request):
-                raise HTTPException(401, "Log in first.")
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-        if request.method == "POST":
-            await check_session_csrf(request)
-        return await endpoint(request)
-
-    return wrapper
 
 
 def wants_json(request: Request) -> bool:

@@ -9,28 +9,30 @@ arguments, with the web app's cached issues.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from mailer.deliver import freeze, sends
-from mailer.errors import ConflictError, MailerError
+from mailer.errors import MailerError
+from mailer.web.pages import WebState
 
 
-def refreeze(state: Any, send_id: int) -> None:
+def refreeze(state: WebState, send_id: int) -> None:
     """Freeze a scheduled send again from the issue's files as they are now."""
     sends.refreeze_from_files(state.settings, state.database, send_id, state.issues.issue)
 
 
-def freeze_state(state: Any, send_id: int) -> freeze.FreezeState:
+def freeze_state(state: WebState, send_id: int) -> freeze.FreezeState:
     """When a send was frozen and, before it starts, how the issue's files differ since."""
     return freeze.freeze_state(state.settings, state.database, send_id, state.issues.issue)
 
 
-def fit_warnings(state: Any, slug: str, list_slug: str) -> list[str]:
+def fit_warnings(state: WebState, slug: str, list_slug: str) -> list[str]:
     """Where issue ``slug`` differs from list ``list_slug`` in language or newsletter name."""
     return freeze.list_fit(state.database, state.issues.issue(slug), list_slug)
 
 
-def test_send(state: Any, slug: str, addresses: str | Sequence[str], list_slug: str | None) -> int:
+def test_send(
+    state: WebState, slug: str, addresses: str | Sequence[str], list_slug: str | None
+) -> int:
     """Send a ``[TEST]`` copy of ``slug`` to ``addresses``; returns how many went."""
     copy = sends.send_test_copy(
         state.settings, state.database, state.issues.issue(slug), list_slug, addresses
@@ -39,7 +41,7 @@ def test_send(state: Any, slug: str, addresses: str | Sequence[str], list_slug: 
 
 
 def schedule(
-    state: Any,
+    state: WebState,
     slug: str,
     list_slug: str,
     now: bool,
@@ -55,21 +57,13 @@ def schedule(
     if not now:
         if not date or not time:
             raise MailerError("give a date and a time, or press Send now")
-        try:
-            at = sends.parse_when(f"{date} {time}", zone or state.settings.site.timezone)
-        except MailerError as exc:
-            # parse_when speaks in CLI flags; the form has fields.
-            message = exc.message.replace("--at: ", "").replace("--tz: ", "timezone: ")
-            raise MailerError(message) from exc
-    try:
-        created = sends.send_issue(
-            state.settings,
-            state.database,
-            state.issues.issue(slug),
-            list_slug,
-            at=at,
-            again=again,
-        )
-    except ConflictError as exc:
-        raise ConflictError(exc.message.replace("use --again", 'tick "Send again"')) from exc
+        at = sends.parse_when(f"{date} {time}", zone or state.settings.site.timezone)
+    created = sends.send_issue(
+        state.settings,
+        state.database,
+        state.issues.issue(slug),
+        list_slug,
+        at=at,
+        again=again,
+    )
     return created.send_id

@@ -11,8 +11,9 @@ from mailer.deliver import sends as delivery
 from mailer.errors import MailerError, NotFoundError
 from mailer.status import SendStatus
 from mailer.web import sending
-from mailer.web.app import flash, render, web_state
-from mailer.web.security import current_user, form_str, login_required
+from mailer.web.auth import login_required
+from mailer.web.pages import error_text, flash, render, web_state
+from mailer.web.security import current_user, form_str
 
 ACTIVE = (SendStatus.SCHEDULED, SendStatus.RUNNING, SendStatus.PAUSED)
 
@@ -79,7 +80,7 @@ async def send_action(request: Request) -> Response:
     except NotFoundError:
         raise
     except MailerError as exc:
-        flash(request, exc.message, "error")
+        flash(request, error_text(exc), "error")
     return RedirectResponse(f"/admin/sends/{send_id}", status_code=303)
 
 

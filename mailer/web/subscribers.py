@@ -24,9 +24,9 @@ from mailer.db import Database
 from mailer.errors import MailerError, NotFoundError, Problem, ValidationError
 from mailer.lists import overview, people, public
 from mailer.status import SubscriptionStatus
-from mailer.web.app import flash, render, web_state
-from mailer.web.errors import status_for
-from mailer.web.security import current_user, form_str, login_required
+from mailer.web.auth import login_required
+from mailer.web.pages import WebState, error_text, flash, render, web_state
+from mailer.web.security import current_user, form_str
 
 PAGE_SIZE = 50
 ADD_FIELDS = ("email", "list", "name", "attributes")
@@ -211,15 +211,15 @@ async def add_subscriber(request: Request) -> Response:
         return render(
             request,
             "admin/subscriber_add.html",
-            {"lists": lists, "chosen": values["list"], "form": values, "error": exc.message},
-            status=status_for(exc),
+            {"lists": lists, "chosen": values["list"], "form": values, "error": error_text(exc)},
+            status=exc.http_status,
         )
     flash(request, message[0].upper() + message[1:] + ".")
     return RedirectResponse(profile_url(values["email"]), status_code=303)
 
 
 def _add(
-    state: Any,
+    state: WebState,
     list_slug: str,
     email: str,
     name: str,
@@ -344,7 +344,7 @@ async def subscriber_action(request: Request) -> Response:
     except NotFoundError:
         raise
     except MailerError as exc:
-        flash(request, exc.message, "error")
+        flash(request, error_text(exc), "error")
     return RedirectResponse(target, status_code=303)
 
 

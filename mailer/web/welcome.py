@@ -13,8 +13,9 @@ from starlette.routing import Route
 
 from mailer.errors import MailerError
 from mailer.lists import welcome
-from mailer.web.app import flash, render, web_state
-from mailer.web.security import EMAIL_FRAME_CSP, form_str, login_required
+from mailer.web.auth import login_required
+from mailer.web.pages import error_text, flash, render, web_state
+from mailer.web.security import EMAIL_FRAME_CSP, form_str
 
 
 @login_required
@@ -57,7 +58,7 @@ async def welcome_test(request: Request) -> Response:
     try:
         await state.run(welcome.send_test, state.database, state.settings, slug, address)
     except MailerError as exc:
-        flash(request, f"Test not sent: {exc.message}", "error")
+        flash(request, f"Test not sent: {error_text(exc)}", "error")
     else:
         flash(request, f"Test copy queued for {address}; the worker delivers it.")
     return RedirectResponse(back, status_code=303)

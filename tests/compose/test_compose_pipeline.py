@@ -10,8 +10,8 @@ import lxml.html
 import pytest
 
 from mailer.compose import compose_issue, placeholders
-from mailer.compose.environment import TemplateError
 from mailer.config import Settings
+from mailer.errors import TemplateError
 from tests.support.compose import make_issue
 from tests.support.paths import ROOT
 

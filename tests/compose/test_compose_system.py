@@ -8,8 +8,8 @@ import lxml.html
 import pytest
 
 from mailer.compose import render_system_email
-from mailer.compose.environment import TemplateError
 from mailer.config import Settings
+from mailer.errors import TemplateError
 
 URL = "https://news.example.org/confirm/abc.def"
 

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailer.deliver.mime import MessageTemplate, Personal, UnsafeHeader, encode_display_name
+from mailer.deliver.mime import MessageTemplate, Personal, encode_display_name
+from mailer.errors import InvalidToken, UnsafeHeader
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 
 HTML = (
@@ -253,10 +254,10 @@ def test_fast_link_tokens_verify_with_mailer_links() -> None:
     read = links.read_token(settings, "preferences", preferences.rsplit("/", 1)[1])
     assert (read.list_slug, read.email_hash) == ("wöchentlich", hashed)
     # A token for one purpose is not valid for the other, nor under another key.
-    with pytest.raises(links.InvalidToken):
+    with pytest.raises(InvalidToken):
         links.read_token(settings, "preferences", unsubscribe.rsplit("/", 1)[1])
     other = Settings()
-    with pytest.raises(links.InvalidToken):
+    with pytest.raises(InvalidToken):
         links.read_token(other, "unsubscribe", unsubscribe.rsplit("/", 1)[1])
 
 

@@ -15,8 +15,8 @@ from mailer.db import Database
 from mailer.db import mailqueue as store
 from mailer.db.models import QueuedMail
 from mailer.deliver import queue
-from mailer.deliver.mime import UnsafeHeader
 from mailer.deliver.worker import Worker
+from mailer.errors import UnsafeHeader
 from mailer.status import MailStatus
 from tests.support.deliver import SmtpServer, use_smtp
 from tests.support.peers import free_port

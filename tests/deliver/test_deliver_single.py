@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailer.config import Settings
-from mailer.deliver.mime import UnsafeHeader
 from mailer.deliver.single import send_single
+from mailer.errors import UnsafeHeader
 from tests.support.deliver import SmtpServer, use_smtp
 
 

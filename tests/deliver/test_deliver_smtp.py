@@ -12,9 +12,10 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
 from mailer.deliver import sends
-from mailer.deliver.transports.base import OutgoingMessage, PermanentFailure, TemporaryFailure
+from mailer.deliver.transports.base import OutgoingMessage
 from mailer.deliver.transports.smtp import SmtpTransport
 from mailer.deliver.worker import Worker
+from mailer.errors import PermanentFailure, TemporaryFailure
 from mailer.status import RecipientStatus
 from tests.support.deliver import SmtpServer, make_list, use_smtp
 from tests.support.peers import free_port

@@ -14,8 +14,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mailer.config import Settings
-from mailer.deliver.transports.base import OutgoingMessage, SendingPaused
+from mailer.deliver.transports.base import OutgoingMessage
 from mailer.deliver.transports.smtp import SmtpTransport
+from mailer.errors import SendingPaused
 from tests.support.certs import loopback_tls_files
 from tests.support.deliver import RecordingHandler, SmtpServer
 from tests.support.peers import free_port

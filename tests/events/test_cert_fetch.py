@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailer.config import Settings
+from mailer.errors import Refused
 from mailer.events import sns
 from mailer.events.webhook import handle_sns_webhook
 from tests.support.certs import loopback_tls_files
@@ -132,7 +133,7 @@ def test_untrusted_tls_certificate_is_refused(
 
 def test_default_pattern_refuses_the_local_host(https_server: tuple[str, Path]) -> None:
     base, _ = https_server
-    with pytest.raises(sns.Refused, match="not an Amazon SNS host"):
+    with pytest.raises(Refused, match="not an Amazon SNS host"):
         sns.check_url(
             f"{base}/SimpleNotificationService-good.pem",
             Settings().events.cert_url_pattern,

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from mailer.db.models import Event, Suppression
-from mailer.events.parse import Kind, ParseError, parse_document, parse_ses
+from mailer.errors import ParseError
+from mailer.events.parse import Kind, parse_document, parse_ses
 from mailer.lists.addresses import email_hash
 from tests.support.events import AWS_EXAMPLES, PAYLOADS, World, payload
 

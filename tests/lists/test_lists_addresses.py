@@ -7,7 +7,8 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailer.lists.addresses import InvalidEmail, _fast, normalise_email
+from mailer.errors import InvalidEmail
+from mailer.lists.addresses import _fast, normalise_email
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import subscribers as store
 from mailer.db.models import Subscriber, Subscription
+from mailer.errors import ImportFileError
 from mailer.lists import people
-from mailer.lists.importer import ImportFileError, Reject, import_csv
+from mailer.lists.importer import Reject, import_csv
 from mailer.status import SuppressionReason
 from tests.support.lists import write_csv
 

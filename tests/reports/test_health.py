@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from reportkit import T0, make_list, make_send
-
 from mailer.db import Database
 from mailer.reports.health import list_health, lists_health
+from tests.support.reports import T0, make_list, make_send
 
 
 def test_a_list_without_started_sends_has_no_health_yet(db: Database) -> None:

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 from mailer.config import Settings
-from mailer.deliver.transports.base import (
-    OutgoingMessage,
-    PermanentFailure,
-    SendingPaused,
-    SendResult,
-    TemporaryFailure,
-    Transport,
-    UncertainDelivery,
-)
+from mailer.deliver.transports.base import OutgoingMessage, SendResult, Transport
 
 __all__ = [
     "OutgoingMessage",
-    "PermanentFailure",
     "SendResult",
-    "SendingPaused",
-    "TemporaryFailure",
     "Transport",
-    "UncertainDelivery",
     "open_transport",
 ]
 

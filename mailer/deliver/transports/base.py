@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mailer.errors import DeliveryError
-
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -31,18 +29,6 @@ class SendResult:
     """What a transport reports for an accepted message."""
 
     provider_message_id: str | None = None
-
-
-class TemporaryFailure(DeliveryError):
-    """The provider asked us to try again later (4xx, throttling)."""
-
-
-class PermanentFailure(DeliveryError):
-    """The provider refused this recipient for good (5xx, MessageRejected)."""
-
-
-class SendingPaused(DeliveryError):
-    """The provider refuses all sending until the operator acts."""
 
 
 class Transport(Protocol):
@@ -62,11 +48,3 @@ class Transport(Protocol):
     def close(self) -> None:
         """Release connections and other resources."""
         ...
-
-
-class UncertainDelivery(DeliveryError):
-    """The connection broke after the message was handed over: it may have gone out.
-
-    The engine records the recipient as ``uncertain`` and never re-sends it
-    silently.
-    """

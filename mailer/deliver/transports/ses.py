@@ -29,15 +29,15 @@ from botocore.exceptions import (
 
 from mailer.config import Settings
 from mailer.deliver.ratelimit import TokenBucket, backoff
-from mailer.deliver.transports.base import (
-    OutgoingMessage,
+from mailer.deliver.transports.base import OutgoingMessage, SendResult
+from mailer.errors import (
+    DeliveryError,
+    Hint,
     PermanentFailure,
     SendingPaused,
-    SendResult,
     TemporaryFailure,
     UncertainDelivery,
 )
-from mailer.errors import DeliveryError
 
 THROTTLED = {
     "TooManyRequestsException",
@@ -157,7 +157,8 @@ class SesTransport:
                     if _DAILY_QUOTA.search(text):
                         raise SendingPaused(
                             f"SES daily sending quota is used up ({text}); resume when it "
-                            "allows more (`mailer ses status` shows it)"
+                            "allows more",
+                            hint=Hint.SES_STATUS,
                         ) from exc
                     streak = self._throttled()
                     last_try = attempt == self.max_tries - 1

@@ -14,14 +14,8 @@ import smtplib
 import ssl
 
 from mailer.config import SmtpSettings
-from mailer.deliver.transports.base import (
-    OutgoingMessage,
-    PermanentFailure,
-    SendingPaused,
-    SendResult,
-    TemporaryFailure,
-    UncertainDelivery,
-)
+from mailer.deliver.transports.base import OutgoingMessage, SendResult
+from mailer.errors import PermanentFailure, SendingPaused, TemporaryFailure, UncertainDelivery
 
 
 class _Dropped(Exception):
