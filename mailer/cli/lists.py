@@ -15,7 +15,7 @@ from mailer.cli import AppContext, pass_app
 from mailer.cli.hints import error_line
 from mailer.errors import MailerError, ValidationError
 from mailer.lists import people
-from mailer.lists.counts import list_counts
+from mailer.lists.overview import list_counts
 from mailer.lists.exporter import export_csv
 from mailer.lists.files import sync_lists
 from mailer.lists.importer import Reject, import_csv
