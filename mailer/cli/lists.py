@@ -15,10 +15,10 @@ from mailer.cli import AppContext, pass_app
 from mailer.cli.hints import error_line
 from mailer.errors import MailerError, ValidationError
 from mailer.lists import people
-from mailer.lists.overview import list_counts
 from mailer.lists.exporter import export_csv
 from mailer.lists.files import sync_lists
 from mailer.lists.importer import Reject, import_csv
+from mailer.lists.overview import list_counts
 from mailer.status import SubscriptionStatus
 
 commands: list[click.Command] = []

@@ -2,8 +2,8 @@
 
 Everything that talks SQL lives under ``mailer.db``, one store module per
 stage (``subscribers``, ``browse``, ``imports``, ``history``, ``welcomes`` for
-lists; ``outbox``, ``mailqueue``, ``guardrails`` for delivery; ``snapshots``
-for the archive; ``events`` and ``engagement`` for feedback; ``reports``;
+lists; ``outbox``, ``sends``, ``mailqueue``, ``leases``, ``guardrails`` for
+delivery; ``snapshots`` for the archive; ``events`` and ``engagement`` for feedback; ``reports``;
 ``users`` for web logins). Store functions take a ``Session`` first and never
 commit: the stage services (``mailer.lists``, ``mailer.deliver``, ``mailer.reports``,
 ``mailer.accounts``…) open the session with :meth:`Database.session`, so each
