@@ -20,7 +20,7 @@ them, since no user ever sees them: ``deliver.transports.smtp._Dropped``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -66,6 +66,18 @@ class MailerError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def worded(self, fields: Mapping[str, str], hints: Mapping[Hint, str]) -> str:
+        """The message as one front door words it: the name it gives the field
+        first, its wording of the hint after (a hint it has no words for adds
+        nothing)."""
+        text = self.message
+        name = fields.get(self.field)
+        if name:
+            text = f"{name}: {text}"
+        if self.hint is not None:
+            text += hints.get(self.hint, "")
+        return text
 
 
 class ConfigError(MailerError):

@@ -34,10 +34,4 @@ HINTS = {
 
 def error_line(exc: MailerError) -> str:
     """``exc``'s message as the CLI shows it: its flag first, its hint as a command after."""
-    text = exc.message
-    flag = FLAGS.get(exc.field)
-    if flag:
-        text = f"{flag}: {text}"
-    if exc.hint is not None:
-        text += HINTS[exc.hint]
-    return text
+    return exc.worded(FLAGS, HINTS)

@@ -160,13 +160,7 @@ HINTS = {
 
 def error_text(exc: MailerError) -> str:
     """``exc``'s message as the web app shows it: its field's label first, its hint after."""
-    text = exc.message
-    label = FIELD_LABELS.get(exc.field)
-    if label:
-        text = f"{label}: {text}"
-    if exc.hint is not None:
-        text += HINTS.get(exc.hint, "")
-    return text
+    return exc.worded(FIELD_LABELS, HINTS)
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
