@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -34,7 +33,6 @@ CONNECTIONS = 4
 PACE_MS = 100.0  # each connection's pause after an answer: up to ~40 pages/s in all
 SECONDS = 6
 TARGET_P99_MS = 50.0
-PASSWORD = "bench-password-0123"
 
 
 def _fill(cfg: Path) -> None:
@@ -65,7 +63,7 @@ def _fill(cfg: Path) -> None:
                 "postal_address": "Bench Street 1, Brussels",
             },
         )
-    add_user(db, "bench", PASSWORD)
+    add_user(db, web.BENCH_USER, web.BENCH_PASSWORD)
     if db.is_sqlite:
         numbers = (
             f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PEOPLE}) "
@@ -120,19 +118,6 @@ def _fill(cfg: Path) -> None:
     db.dispose()
 
 
-def _session_cookie(base: str) -> str:
-    with httpx.Client(base_url=base, follow_redirects=False, timeout=10) as client:
-        page = client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token, page.text[:500]
-        r = client.post(
-            "/login",
-            data={"username": "bench", "password": PASSWORD, "csrf_token": token.group(1)},
-        )
-        assert r.status_code == 303, r.text[:500]
-        return f"mailer_session={client.cookies['mailer_session']}"
-
-
 def _check(base: str, cookie: str, path: str) -> int:
     """Rows on the page (and that it is the page, not the login form)."""
     r = httpx.get(base + path, headers={"cookie": cookie}, timeout=30)
@@ -174,12 +159,6 @@ def _load(
     return web._parse_wrk(out.stdout)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(report: Report, dialect: str, url: str) -> None:
     """Fill a database at ``url`` and time the subscribers page on it."""
     folder = Path(tempfile.mkdtemp(prefix="mailer-bench-people-"))
@@ -197,16 +176,16 @@ def measure(report: Report, dialect: str, url: str) -> None:
             ),
         }
         with web._Server(cfg, port) as server:
-            cookie = _session_cookie(base)
+            cookie = web._session_cookie(base)
             # A short unrecorded warm-up, as on a server that has been up a while.
             _load(base, cookie, pages["first page"], tool, folder, seconds=web.WARM_SECONDS)
             for name, path in pages.items():
                 rows = _check(base, cookie, path)
                 # The server's own CPU time per page: what the page costs,
                 # apart from waiting for a core on a busy machine.
-                cpu = _cpu_seconds(server.proc.pid)
+                cpu = server.cpu_seconds()
                 got = _load(base, cookie, path, tool, folder)
-                cpu_ms = 1000 * (_cpu_seconds(server.proc.pid) - cpu) / max(1, got.requests)
+                cpu_ms = 1000 * (server.cpu_seconds() - cpu) / max(1, got.requests)
                 report.add(
                     "web",
                     f"subscribers page at 1M, {name}, {dialect}: p99",
