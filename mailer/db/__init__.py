@@ -143,7 +143,9 @@ class Database:
             with self._sqlite_writer, self.sessionmaker() as session, session.begin():
                 yield session
             return
-        with Session(self._autocommit, expire_on_commit=False) as session, session.begin():
+        # Bound to one connection and never begun: no ORM transaction to set up
+        # and tear down on the hottest public endpoint.
+        with self._autocommit.connect() as conn, Session(conn) as session:
             yield session
 
     def upgrade(self, revision: str = "head", settings: Settings | None = None) -> None:
