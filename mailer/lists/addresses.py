@@ -4,7 +4,7 @@ email-validator decides what is a valid address. Imports validate a million
 addresses, so the common plain-ASCII shape is recognised first by a strict
 regular expression that accepts only addresses email-validator also accepts,
 normalised the same way (trimmed, domain lower-cased); everything else goes
-through email-validator itself. ``tests/lists/test_addresses.py`` checks the
+through email-validator itself. ``tests/lists/test_lists_addresses.py`` checks the
 fast path against the library.
 """
 
