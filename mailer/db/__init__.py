@@ -121,8 +121,10 @@ class Database:
         that is one writing statement (atomic by itself), with reads.
         """
         if autocommit and not self.is_sqlite:
+            # Bound to one connection and never begun: no ORM transaction to
+            # set up and tear down.
             with (
-                self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+                self._autocommit.connect() as conn,
                 Session(conn, expire_on_commit=False) as session,
             ):
                 yield session
@@ -143,9 +145,7 @@ class Database:
             with self._sqlite_writer, self.sessionmaker() as session, session.begin():
                 yield session
             return
-        # Bound to one connection and never begun: no ORM transaction to set up
-        # and tear down on the hottest public endpoint.
-        with self._autocommit.connect() as conn, Session(conn) as session:
+        with self.session(autocommit=True) as session:
             yield session
 
     def upgrade(self, revision: str = "head", settings: Settings | None = None) -> None:
