@@ -78,20 +78,31 @@ def send_sample(settings: Any, db: Database, list_slug: str = "news") -> int:
     return int(send.id)
 
 
-def schedule_sample(editor: Any, list_slug: str = "news") -> int:
-    """Schedule the English sample to ``list_slug`` for 2099 through the web form; its send id."""
+def post_schedule(
+    editor: Any,
+    list_slug: str = "news",
+    date: str = "2099-11-24",
+    time: str = "08:00",
+    timezone: str = "Europe/Brussels",
+) -> Any:
+    """Post the issue page's schedule form for the English sample; the response."""
     token = admin_csrf(editor, f"/admin/issues/{SAMPLE}")
-    r = editor.post(
+    return editor.post(
         f"/admin/issues/{SAMPLE}/schedule",
         data={
             "list": list_slug,
-            "date": "2099-01-01",
-            "time": "09:30",
-            "timezone": "UTC",
+            "date": date,
+            "time": time,
+            "timezone": timezone,
             "when": "later",
             "csrf_token": token,
         },
     )
+
+
+def schedule_sample(editor: Any, list_slug: str = "news") -> int:
+    """Schedule the English sample to ``list_slug`` for 2099 through the web form; its send id."""
+    r = post_schedule(editor, list_slug, date="2099-01-01", time="09:30", timezone="UTC")
     return int(r.headers["location"].rsplit("/", 1)[1])
 
 

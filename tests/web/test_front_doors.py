@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from mailer.config import Settings
 from mailer.deliver import sends
 from mailer.errors import MailerError
-from tests.support.web import SAMPLE, admin_csrf
+from tests.support.web import SAMPLE, admin_csrf, post_schedule
 
 ELEVEN = ", ".join(f"qa{i}@example.org" for i in range(11))
 
@@ -103,16 +103,7 @@ def test_both_doors_refuse_an_issue_with_lint_errors(
     assert cli.exit_code == 1
     assert f"Error: {expected}" in cli.output and "'/relative' is relative" in cli.output
 
-    token = admin_csrf(editor, f"/admin/issues/{SAMPLE}")
-    form = {
-        "list": "news",
-        "date": "2099-11-24",
-        "time": "08:00",
-        "timezone": "Europe/Brussels",
-        "when": "later",
-        "csrf_token": token,
-    }
-    r = editor.post(f"/admin/issues/{SAMPLE}/schedule", data=form)
+    r = post_schedule(editor)
     assert r.headers["location"] == f"/admin/issues/{SAMPLE}"
     page = editor.get(r.headers["location"]).text
     assert str(escape(f"Not scheduled: {expected}")) in page
