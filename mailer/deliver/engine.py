@@ -331,7 +331,12 @@ class Engine:
         handled = 0
         while True:
             after = batch[-1].id
-            ahead = self._store_thread.submit(self._record_and_claim, ctx, done, "", after)
+            sending = threading.Event()
+            ahead = self._store_thread.submit(self._ahead, sending, ctx, done, after)
+            # Rendering holds the GIL for milliseconds at a time: let the store
+            # thread take it first and send its statement, so that the server
+            # works while we render rather than after.
+            sending.wait()
             try:
                 done, paused = self._deliver(ctx, batch)
                 handled += len(batch) - len(done.released)
@@ -348,6 +353,18 @@ class Engine:
                 # to the queue with the last outcomes.
                 done.released.extend(row.id for row in batch)
                 return done, paused, handled, after
+
+    def _ahead(
+        self,
+        sending: threading.Event,
+        ctx: _SendContext,
+        done: store.Outcomes | None,
+        after: int,
+    ) -> tuple[list[store.Claimed], str]:
+        """The store thread's part of ``_pipeline``: say it has started, then
+        record and claim (it keeps the GIL until it waits on the server)."""
+        sending.set()
+        return self._record_and_claim(ctx, done, "", after)
 
     def _report(
         self, send_id: int, on_progress: ProgressCallback | None, final: bool = False
