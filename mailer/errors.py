@@ -45,6 +45,7 @@ class Hint(StrEnum):
     SES_SETUP = "ses-setup"  # create the feedback topic and queue
     CHOOSE_ENCODING = "choose-encoding"  # the CSV is in another encoding
     REPLACE_USER = "replace-user"  # set a new password for an existing login
+    OVERRIDE_BREAKER = "override-breaker"  # resume a send its circuit breaker paused
 
 
 class MailerError(Exception):

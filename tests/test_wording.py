@@ -33,8 +33,6 @@ KNOWN = {
     ("config.py", "`mailer doctor`"),
     ("config.py", "`mailer serve`"),
     ("config.py", "`mailer users hash`"),
-    ("deliver/guardrails.py", "--override"),  # a breaker's stored reason, shown by both
-    ("deliver/sends.py", "--override"),
     ("draft/__init__.py", "--newsletter"),
     ("draft/writer.py", "`mailer draft`"),  # a comment written into the drafted file
     ("draft/writer.py", "--force"),

@@ -29,6 +29,7 @@ HINTS = {
     Hint.SES_SETUP: ": run `mailer ses setup` and put the queue URL it prints there",
     Hint.CHOOSE_ENCODING: ", or pass --encoding (e.g. latin-1)",
     Hint.REPLACE_USER: " (use --replace to reset)",
+    Hint.OVERRIDE_BREAKER: "; to send on regardless, resume with --override",
 }
 
 

@@ -12,9 +12,10 @@ a send runs, the worker re-counts the send's own feedback (at most every
 
 "Feedback" is a delivery, bounce or complaint reported by SES, so the rates
 are over messages whose fate is known, not over messages handed to SES a
-moment ago. A tripped send resumes only with ``--override`` (or the web app's
-confirmed button); the override is recorded on the send and logged, and the
-breaker stays quiet for the rest of that send.
+moment ago. A tripped send resumes only past an explicit override (``mailer
+sends resume --override`` or the web app's confirmed button); the override is
+recorded on the send and logged, and the breaker stays quiet for the rest of
+that send.
 """
 
 from __future__ import annotations
@@ -56,13 +57,13 @@ def verdict(feedback: SendFeedback, limits: Thresholds) -> str:
         return (
             f"{PREFIX}hard-bounce rate {feedback.hard_bounced / n:.1%} "
             f"({feedback.hard_bounced:,} of {n:,} messages with feedback) is above "
-            f"{limits.bounce_rate:.1%}; clean the list, or resume with --override"
+            f"{limits.bounce_rate:.1%}; clean the list, or resume past the breaker"
         )
     if n >= limits.complaint_min_feedback and feedback.complained > limits.complaint_rate * n:
         return (
             f"{PREFIX}complaint rate {feedback.complained / n:.2%} "
             f"({feedback.complained:,} of {n:,} messages with feedback) is above "
-            f"{limits.complaint_rate:.2%}; check consent, or resume with --override"
+            f"{limits.complaint_rate:.2%}; check consent, or resume past the breaker"
         )
     return ""
 

@@ -393,8 +393,8 @@ def resume(database: Database, send_id: int, *, override: bool = False, by: str 
         tripped = send.status == SendStatus.PAUSED and guardrails.tripped(send.status_reason)
         if tripped and not override:
             raise ConflictError(
-                f"send #{send_id} was paused by its {send.status_reason}; "
-                "to send on regardless, resume with --override"
+                f"send #{send_id} was paused by its {send.status_reason}",
+                hint=Hint.OVERRIDE_BREAKER,
             )
         target = SendStatus.RUNNING if send.started_at is not None else SendStatus.SCHEDULED
         if not store.set_status(session, send_id, target, only_from=[SendStatus.PAUSED]):

@@ -155,6 +155,7 @@ HINTS = {
     Hint.SYNC_LISTS: " (lists are declared in files under lists/ and synced from there)",
     Hint.UNSUPPRESS: " (Unsuppress on their page lifts that)",
     Hint.SEND_CONFIRMATION: ': add them with "Send a confirmation email" ticked',
+    Hint.OVERRIDE_BREAKER: '; to send on regardless, use "Resume past the breaker" and confirm',
 }
 
 

@@ -51,7 +51,8 @@ def test_bounce_threshold_needs_enough_feedback_and_a_rate_above_the_limit() -> 
     reason = verdict(fb(200, hard=11), limits)
     assert tripped(reason)
     assert "hard-bounce rate 5.5% (11 of 200 messages with feedback)" in reason
-    assert "--override" in reason
+    # Stored on the send and shown by the CLI and the web alike: no flag in it.
+    assert "or resume past the breaker" in reason and "--override" not in reason
 
 
 def test_complaint_threshold_needs_a_thousand_with_feedback() -> None:
