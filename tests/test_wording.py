@@ -36,8 +36,6 @@ KNOWN = {
     ("draft/__init__.py", "--newsletter"),
     ("draft/writer.py", "`mailer draft`"),  # a comment written into the drafted file
     ("draft/writer.py", "--force"),
-    ("lists/people.py", "`mailer worker`"),
-    ("reports/__init__.py", "`mailer report"),  # a report warning, shown by both
     ("reports/__init__.py", "--recipients"),
     ("doctor/lists.py", "`mailer report"),  # doctor's fixes, shown by both
     ("doctor/settings.py", "`mailer serve`"),

@@ -273,6 +273,8 @@ def report_cmd(
         click.echo(render.send_csv(report), nl=False)
     else:
         render.print_send(report, console)
+        if report.counts.get("uncertain"):
+            click.echo(f"the uncertain ones: `mailer report {send_id} --recipients uncertain`")
 
 
 commands.extend([events_group, ses_group, report_cmd])

@@ -127,7 +127,7 @@ def add(
             minutes = settings.lists.confirm_resend_minutes
             message = (
                 f"confirmation queued for {address} for {lst.slug} (at most one per {minutes} "
-                "min; `mailer worker` delivers it)"
+                "min; the worker sends it)"
             )
         log.record(
             session,

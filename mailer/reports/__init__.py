@@ -105,7 +105,7 @@ def _rates(counts: dict[str, int]) -> dict[str, float]:
     return rates
 
 
-def _warnings(send_id: int, counts: dict[str, int], rates: dict[str, float]) -> list[str]:
+def _warnings(counts: dict[str, int], rates: dict[str, float]) -> list[str]:
     out = []
     if rates["bounced"] > BOUNCE_WARNING:
         out.append(
@@ -121,8 +121,8 @@ def _warnings(send_id: int, counts: dict[str, int], rates: dict[str, float]) -> 
         )
     if counts.get("uncertain"):
         out.append(
-            f"{counts['uncertain']} recipients are uncertain (a worker died mid-send): "
-            f"see `mailer report {send_id} --recipients uncertain`"
+            f"{counts['uncertain']} recipients are uncertain (a worker died mid-send): each "
+            "may or may not have received it"
         )
     return out
 
@@ -183,7 +183,7 @@ def _report(
         finished_at=send.finished_at,
         counts=counts,
         rates=rates,
-        warnings=_warnings(send.id, counts, rates),
+        warnings=_warnings(counts, rates),
         engagement=engagement,
     )
 
