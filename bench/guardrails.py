@@ -35,8 +35,11 @@ CLICKERS = 0.10
 OPENERS = 0.40
 STORIES = [f"https://news.example.org/issues/42/story-{n}/" for n in range(1, 6)]
 SPONSOR = "https://sponsor.example.com/"
+STORY_LINKS: list[dict[str, str | None]] = [
+    {"url": u, "tag": f"story:{n}", "story": f"Story {n}"} for n, u in enumerate(STORIES, 1)
+]
 LINKS = [
-    *({"url": u, "tag": f"story:{n}", "story": f"Story {n}"} for n, u in enumerate(STORIES, 1)),
+    *STORY_LINKS,
     {"url": SPONSOR, "tag": None, "story": None},
     {"url": "%%unsubscribe_url%%", "tag": "link:unsubscribe", "story": None},
 ]

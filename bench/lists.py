@@ -118,7 +118,7 @@ def _run_worker(phase: str, url: str, csv_path: Path) -> dict[str, float]:
     )
     if proc.returncode != 0:
         raise RuntimeError(f"bench worker {phase} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _pg_available() -> bool:

@@ -88,13 +88,13 @@ def _sync_database(config_file: Path, settings: Settings) -> None:
 
 
 @pytest.fixture
-def mailer_cli(config_file: Path, settings: Settings):  # type: ignore[no-untyped-def]
+def mailer_cli(config_file: Path, settings: Settings):
     """Run ``mailer --config <tmp config> ARGS…`` in-process; returns click's Result."""
     from click.testing import CliRunner
 
     from mailer.cli import cli
 
-    def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    def run(*args: str, input: str | None = None):
         _sync_database(config_file, settings)
         return CliRunner().invoke(cli, ["--config", str(config_file), *args], input=input)
 

@@ -126,7 +126,7 @@ def _placeholder(config_file: Path) -> None:
     ],
 )
 def test_every_signing_command_refuses_a_placeholder_key(
-    mailer_cli,  # type: ignore[no-untyped-def]
+    mailer_cli,
     config_file: Path,
     settings: Settings,
     db: Database,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mailer.db import Database
 
 
-def test_db_upgrade_creates_schema(mailer_cli, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_db_upgrade_creates_schema(mailer_cli, db: Database) -> None:
     result = mailer_cli("db", "current")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == db.current_revision()

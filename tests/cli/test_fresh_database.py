@@ -141,7 +141,7 @@ def test_every_database_command_on_an_empty_database(tmp_path: Path) -> None:
 
 
 def test_an_outdated_schema_says_so(
-    mailer_cli,  # type: ignore[no-untyped-def]
+    mailer_cli,
     settings: object,
     tmp_path: Path,
 ) -> None:
@@ -162,7 +162,7 @@ def test_an_outdated_schema_says_so(
 
 @pytest.mark.parametrize("command", [("lists",), ("users", "list")])
 def test_an_unreachable_server_is_one_line(
-    mailer_cli,  # type: ignore[no-untyped-def]
+    mailer_cli,
     settings: object,
     command: tuple[str, ...],
 ) -> None:

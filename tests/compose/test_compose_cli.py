@@ -10,14 +10,14 @@ from mailer.config import Settings
 from tests.support.compose import ENGLISH, SAMPLES, sample_path
 
 
-def test_check_ok_by_slug_and_path(mailer_cli) -> None:  # type: ignore[no-untyped-def]
+def test_check_ok_by_slug_and_path(mailer_cli) -> None:
     for ref in (ENGLISH, str(sample_path(ENGLISH)), str(sample_path(ENGLISH) / "issue.toml")):
         result = mailer_cli("check", ref)
         assert result.exit_code == 0, result.output
         assert result.output.strip().endswith("issue.toml: ok")
 
 
-def test_check_prints_every_problem_and_fails(mailer_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_check_prints_every_problem_and_fails(mailer_cli, tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "issue.toml").write_text(
@@ -40,13 +40,13 @@ def test_check_prints_every_problem_and_fails(mailer_cli, tmp_path: Path) -> Non
     assert lines[-1].startswith("Error: 4 problems in ")
 
 
-def test_check_unknown_issue(mailer_cli) -> None:  # type: ignore[no-untyped-def]
+def test_check_unknown_issue(mailer_cli) -> None:
     result = mailer_cli("check", "no-such-issue")
     assert result.exit_code == 1
     assert "Error: no issue 'no-such-issue'" in result.output
 
 
-def test_build_writes_email_text_and_web_pages(mailer_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_build_writes_email_text_and_web_pages(mailer_cli, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = mailer_cli("build", ENGLISH, "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -57,14 +57,14 @@ def test_build_writes_email_text_and_web_pages(mailer_cli, tmp_path: Path) -> No
     assert "built ai2x-briefing-2026-01-12 into" in result.output
 
 
-def test_build_defaults_to_the_build_dir(mailer_cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_build_defaults_to_the_build_dir(mailer_cli, settings: Settings) -> None:
     for slug in SAMPLES:
         result = mailer_cli("build", slug)
         assert result.exit_code == 0, result.output
         assert (settings.path(settings.paths.build_dir) / slug / "email.html").is_file()
 
 
-def test_build_prints_lint_warnings(mailer_cli, config_file: Path) -> None:  # type: ignore[no-untyped-def]
+def test_build_prints_lint_warnings(mailer_cli, config_file: Path) -> None:
     config_file.write_text(
         config_file.read_text(encoding="utf-8").replace(
             'base_url = "https://news.example.org"', 'base_url = "http://localhost:8000"'
@@ -78,7 +78,7 @@ def test_build_prints_lint_warnings(mailer_cli, config_file: Path) -> None:  # t
     )
 
 
-def test_build_fails_on_lint_errors_and_writes_nothing(  # type: ignore[no-untyped-def]
+def test_build_fails_on_lint_errors_and_writes_nothing(
     mailer_cli, tmp_path: Path, config_file: Path
 ) -> None:
     templates = tmp_path / "tpl" / "default"
@@ -105,7 +105,7 @@ def test_build_fails_on_lint_errors_and_writes_nothing(  # type: ignore[no-untyp
     assert not out.exists()
 
 
-def test_build_reports_validation_problems(mailer_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_build_reports_validation_problems(mailer_cli, tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()
     (folder / "issue.toml").write_text("title = \n", encoding="utf-8")
@@ -115,7 +115,7 @@ def test_build_reports_validation_problems(mailer_cli, tmp_path: Path) -> None: 
     assert "Error: 1 problem in " in result.output
 
 
-def test_schema_is_json_schema_of_the_model(mailer_cli) -> None:  # type: ignore[no-untyped-def]
+def test_schema_is_json_schema_of_the_model(mailer_cli) -> None:
     result = mailer_cli("schema")
     assert result.exit_code == 0
     schema = json.loads(result.output)

@@ -78,6 +78,7 @@ def test_preheader_is_hidden_in_the_html(
 ) -> None:
     doc = lxml.html.document_fromstring(composed[ENGLISH].html)
     preheader = samples[ENGLISH].preheader
+    assert preheader
     [hidden] = [d for d in doc.iter("div") if d.text_content().startswith(preheader)]
     assert "display:none" in (hidden.get("style") or "").replace(" ", "")
     # Invisible filler keeps the inbox preview from running into the body text.

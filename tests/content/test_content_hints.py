@@ -83,7 +83,7 @@ def test_a_teaser_with_a_table_or_list_is_a_problem(
 
 def test_check_prints_warnings_and_still_passes(
     mailer_cli, write_issue: WriteIssue, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     folder = write_issue(INLINE, **{"stories__boxed.md": STORY_FILE})
     result = mailer_cli("check", str(folder))
     assert result.exit_code == 0, result.output

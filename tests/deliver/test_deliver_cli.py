@@ -15,27 +15,24 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db import outbox as store
 from mailer.status import SendStatus
-from tests.support.deliver import make_list
+from tests.support.deliver import body_of, make_list
 
 ISSUE = "ai2x-briefing-2026-01-12"
 
 
 def eml(settings: Settings, folder: str) -> list[email.message.EmailMessage]:
     files = sorted((settings.path(settings.delivery.outbox_dir) / folder).glob("*.eml"))
-    return [
-        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-        for f in files
-    ]
+    return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default) for f in files]
 
 
-def test_send_now_then_refuse_a_repeat(mailer_cli, settings: Settings, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_send_now_then_refuse_a_repeat(mailer_cli, settings: Settings, db: Database) -> None:
     _, emails = make_list(db, count=3)
     result = mailer_cli("send", ISSUE, "--list", "weekly")
     assert result.exit_code == 0, result.output
     assert "send #1 done: 3 sent" in result.output
     messages = eml(settings, "send-1")
     assert sorted(m["To"].addresses[0].addr_spec for m in messages) == sorted(emails)
-    body = messages[0].get_body(("html",)).get_content()
+    body = body_of(messages[0], "html")
     assert "%%" not in body and "https://news.example.org/u/" in body
     assert messages[0]["Subject"].startswith("AI to everything in China")
 
@@ -56,7 +53,7 @@ def test_send_now_then_refuse_a_repeat(mailer_cli, settings: Settings, db: Datab
 def test_test_copies_are_marked_and_recorded_nowhere(
     mailer_cli,
     settings: Settings,
-    db: Database,  # type: ignore[no-untyped-def]
+    db: Database,
 ) -> None:
     make_list(db, count=2)
     result = mailer_cli(
@@ -74,7 +71,7 @@ def test_test_copies_are_marked_and_recorded_nowhere(
     assert bad.exit_code == 1 and "is not a valid email address" in bad.output
 
 
-def test_schedule_in_a_timezone(mailer_cli, settings: Settings, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_in_a_timezone(mailer_cli, settings: Settings, db: Database) -> None:
     make_list(db, count=2)
     when = (datetime.now() + timedelta(days=30)).replace(hour=8, minute=0, second=0, microsecond=0)
     at = when.strftime("%Y-%m-%d %H:%M")
@@ -98,7 +95,7 @@ def test_schedule_in_a_timezone(mailer_cli, settings: Settings, db: Database) ->
 def test_pause_resume_cancel_retry_commands(
     mailer_cli,
     settings: Settings,
-    db: Database,  # type: ignore[no-untyped-def]
+    db: Database,
 ) -> None:
     make_list(db, count=4)
     at = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
@@ -122,7 +119,7 @@ def test_pause_resume_cancel_retry_commands(
 def test_uncertain_recipients_are_listed_and_retried_on_request(
     mailer_cli,
     settings: Settings,
-    db: Database,  # type: ignore[no-untyped-def]
+    db: Database,
 ) -> None:
     _, emails = make_list(db, count=3)
     from types import SimpleNamespace
@@ -147,7 +144,7 @@ def test_uncertain_recipients_are_listed_and_retried_on_request(
     assert len(eml(settings, "send-1")) == 3
 
 
-def test_unknown_list_is_a_clear_error(mailer_cli, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_list_is_a_clear_error(mailer_cli, db: Database) -> None:
     result = mailer_cli("send", ISSUE, "--list", "nope")
     assert result.exit_code == 1
     assert "Error: no list 'nope'" in result.output
@@ -156,7 +153,7 @@ def test_unknown_list_is_a_clear_error(mailer_cli, db: Database) -> None:  # typ
 def test_send_leaves_delivery_to_a_running_sqlite_worker(
     mailer_cli,
     settings: Settings,
-    db: Database,  # type: ignore[no-untyped-def]
+    db: Database,
 ) -> None:
     import pytest
 
@@ -183,7 +180,7 @@ class _ListReads:
     def __init__(self) -> None:
         self.statements: list[str] = []
 
-    def __call__(self, _conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+    def __call__(self, _conn, _cursor, statement: str, *_args) -> None:
         if statement.lstrip().upper().startswith("SELECT") and self.PATTERN.search(statement):
             self.statements.append(statement)
 
@@ -195,7 +192,7 @@ class _ListReads:
         event.remove(Engine, "before_cursor_execute", self)
 
 
-def test_one_send_reads_its_list_once(mailer_cli, db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_one_send_reads_its_list_once(mailer_cli, db: Database) -> None:
     # Freezing the issue for the list reads it; creating the send, delivering
     # it in-process (or sending the test copies) use what the freeze read.
     make_list(db, count=2)

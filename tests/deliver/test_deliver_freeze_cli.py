@@ -26,7 +26,7 @@ def _list(db: Database, slug: str, language: str, name: str) -> None:
 
 def test_scheduled_send_is_frozen_visibly(
     mailer_cli, db: Database, settings: Settings, config_file: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     issues = tmp_path / "own-issues"
     shutil.copytree(ROOT / "issues" / SAMPLE, issues / SAMPLE)
     config_file.write_text(

@@ -102,9 +102,7 @@ def parse(data: bytes) -> EmailMessage:
     return msg
 
 
-values_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=300
-)
+values_text = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=0, max_size=300)
 names = st.one_of(
     values_text,
     st.text(alphabet="abcdeé ü中\r\n\t\"'<>@,;:\\=.()", max_size=80),
@@ -281,7 +279,7 @@ LOOK_ALIKES = [
     "Hi =?iso-8859-1?q?=0A?= there",
 ]
 any_text = st.one_of(
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=400),
     st.sampled_from(LOOK_ALIKES),
     st.text(alphabet='ab =?_:\r\n\u2028\x85\x0b\x0cé"<>', max_size=120),
     st.text(alphabet="abc ", min_size=200, max_size=3000),

@@ -206,7 +206,7 @@ def test_queue_command_shows_what_went_wrong_and_retries_failed_ones(
     settings: Settings,
     db: Database,
     smtp_server: SmtpServer,
-    mailer_cli,  # type: ignore[no-untyped-def]
+    mailer_cli,
 ) -> None:
     use_smtp(settings, smtp_server)
     smtp_server.handler.rcpt_replies = {"full@example.org": ["552 5.2.2 mailbox full"]}

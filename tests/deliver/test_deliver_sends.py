@@ -24,7 +24,7 @@ from mailer.deliver.worker import Worker, worker_lock
 from mailer.errors import ConflictError, Hint, WorkerBusy
 from mailer.lists.addresses import email_hash
 from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
-from tests.support.deliver import make_list
+from tests.support.deliver import body_of, make_list
 
 RS = RecipientStatus
 HTML = (
@@ -74,9 +74,9 @@ def test_send_delivers_every_active_subscriber_once_personalised(
         assert msg["Reply-To"] == "editor@weekly.example.org"
         assert "weekly.news.example.org" in msg["List-Id"]
         assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        body = msg.get_body(("plain",)).get_content()
+        body = body_of(msg, "plain")
         assert f"Hello Reader {i}\n" in body.replace("\r\n", "\n")
-        html = msg.get_body(("html",)).get_content()
+        html = body_of(msg, "html")
         assert f"from City {i}</p>" in html
         assert "https://news.example.org/issues/issue-7/" in html
         # The unsubscribe link is signed, names the list and the address hash only.

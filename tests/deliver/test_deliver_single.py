@@ -14,7 +14,7 @@ from mailer.errors import UnsafeHeader
 from tests.support.deliver import SmtpServer, use_smtp
 
 
-def _send(settings: Settings, to: str = "Zoë Müller <zoe@example.org>", subject: str = "Confirm"):  # type: ignore[no-untyped-def]
+def _send(settings: Settings, to: str = "Zoë Müller <zoe@example.org>", subject: str = "Confirm"):
     return send_single(
         settings,
         to=to,

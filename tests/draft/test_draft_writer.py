@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mailer.draft.writer import comment, toml_string, toml_text, write
 from mailer.errors import ConflictError
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
+TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=200)
 
 
 @given(TEXT)

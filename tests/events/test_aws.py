@@ -337,7 +337,7 @@ def test_poll_without_queue_is_a_clear_error(world: World, settings: Settings) -
 def test_cli_ses_setup_and_status(
     aws: Settings,
     mailer_cli,
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mailer.events import aws as aws_module
 
@@ -375,7 +375,7 @@ def test_cli_ses_setup_and_status(
 
 def test_cli_ses_errors_are_one_line(
     aws: Settings, mailer_cli, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from mailer.events import aws as aws_module
 
     sesv2 = boto3.client("sesv2", region_name="eu-west-1")

@@ -109,7 +109,7 @@ def test_certificate_is_fetched_over_https_and_cached(
         ("missing", "HTTP 404"),
     ],
 )
-def test_bad_certificate_responses_are_refused(  # type: ignore[no-untyped-def]
+def test_bad_certificate_responses_are_refused(
     world: World, settings: Settings, certs, https_server: tuple[str, Path], path: str, why: str
 ) -> None:
     base, _ = https_server

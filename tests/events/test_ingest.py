@@ -99,7 +99,7 @@ def test_published_sqs_envelope_with_text_message_is_not_feedback() -> None:
         (lambda d: d["bounce"].update(timestamp="yesterday"), "bounce.timestamp"),
     ],
 )
-def test_broken_payloads_name_the_field(mutate, where: str) -> None:  # type: ignore[no-untyped-def]
+def test_broken_payloads_name_the_field(mutate, where: str) -> None:
     doc = payload("event-bounce-permanent.json")
     mutate(doc)
     with pytest.raises(ParseError) as err:
@@ -107,7 +107,7 @@ def test_broken_payloads_name_the_field(mutate, where: str) -> None:  # type: ig
     assert err.value.path == where
 
 
-def test_cli_ingest_files_and_json_lines(world: World, mailer_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_ingest_files_and_json_lines(world: World, mailer_cli, tmp_path: Path) -> None:
     lines = tmp_path / "backfill.jsonl"
     lines.write_text(
         "\n".join(json.dumps(payload(n)) for n in ["event-open.json", "event-click.json"]) + "\n\n"
@@ -122,7 +122,7 @@ def test_cli_ingest_files_and_json_lines(world: World, mailer_cli, tmp_path: Pat
     assert {e["type"] for e in json.loads(listed.output)} == {"complaint", "open", "click"}
 
 
-def test_cli_ingest_refuses_a_bad_line_and_stores_nothing(  # type: ignore[no-untyped-def]
+def test_cli_ingest_refuses_a_bad_line_and_stores_nothing(
     world: World, mailer_cli, tmp_path: Path
 ) -> None:
     bad = tmp_path / "mixed.jsonl"
@@ -141,7 +141,7 @@ def test_cli_ingest_refuses_a_bad_line_and_stores_nothing(  # type: ignore[no-un
     assert missing.exit_code == 1 and "nope.json: no such file" in missing.output
 
 
-def test_cli_ingest_names_the_field(world: World, mailer_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_ingest_names_the_field(world: World, mailer_cli, tmp_path: Path) -> None:
     f = tmp_path / "one.json"
     doc = payload("event-click.json")
     doc["mail"]["destination"] = "dave@example.org"
@@ -151,7 +151,7 @@ def test_cli_ingest_names_the_field(world: World, mailer_cli, tmp_path: Path) ->
     assert f"{f}: mail.destination: missing or empty recipient list" in result.output
 
 
-def test_published_examples_ingest_as_orphans_with_policy(world: World, mailer_cli) -> None:  # type: ignore[no-untyped-def]
+def test_published_examples_ingest_as_orphans_with_policy(world: World, mailer_cli) -> None:
     files = [str(AWS_EXAMPLES / n) for n in sorted(AWS_EXPECTED)]
     result = mailer_cli("events", "ingest", *files)
     assert result.exit_code == 0, result.output

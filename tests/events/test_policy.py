@@ -262,7 +262,7 @@ def test_fallback_match_by_send_id_header(world: World, settings: Settings) -> N
     assert world.recipient("dave").delivered_at is not None
 
 
-def test_rematch_attaches_orphans_once(world: World, settings: Settings, mailer_cli) -> None:  # type: ignore[no-untyped-def]
+def test_rematch_attaches_orphans_once(world: World, settings: Settings, mailer_cli) -> None:
     from mailer.db.models import Recipient
 
     with world.db.session() as s:

@@ -13,7 +13,7 @@ from mailer.db.models import Recipient
 from tests.support.events import World
 
 
-def test_simulated_feedback_round_trip(world: World, mailer_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_simulated_feedback_round_trip(world: World, mailer_cli, tmp_path: Path) -> None:
     out = tmp_path / "feedback.jsonl"
     made = mailer_cli("events", "simulate", str(world.send_id), "--out", str(out), "--seed", "3")
     assert made.exit_code == 0, made.output
@@ -29,7 +29,7 @@ def test_simulated_feedback_round_trip(world: World, mailer_cli, tmp_path: Path)
     assert r.counts["opens"] == kinds["Open"]
 
 
-def test_simulated_feedback_matches_by_header_without_message_ids(  # type: ignore[no-untyped-def]
+def test_simulated_feedback_matches_by_header_without_message_ids(
     world: World, mailer_cli, tmp_path: Path
 ) -> None:
     with world.db.session() as s:
@@ -41,6 +41,6 @@ def test_simulated_feedback_matches_by_header_without_message_ids(  # type: igno
     assert reports.send_report(world.db, world.send_id).counts["delivered"] >= 1
 
 
-def test_simulate_unknown_send(world: World, mailer_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_simulate_unknown_send(world: World, mailer_cli, tmp_path: Path) -> None:
     result = mailer_cli("events", "simulate", "999", "--out", str(tmp_path / "x.jsonl"))
     assert result.exit_code == 1 and "Error: no send 999" in result.output

@@ -40,7 +40,7 @@ def net() -> FakeNetwork:
 
 
 @pytest.fixture
-def hook(world: World, settings: Settings, net: FakeNetwork):  # type: ignore[no-untyped-def]
+def hook(world: World, settings: Settings, net: FakeNetwork):
     settings.events.topic_arns = [TOPIC]
     certs = sns.CertificateCache(fetcher=net.fetch)
 
@@ -57,20 +57,20 @@ def hook(world: World, settings: Settings, net: FakeNetwork):  # type: ignore[no
 
 
 @pytest.mark.parametrize("version", ["1", "2"])
-def test_signed_notification_is_applied(world: World, hook, net: FakeNetwork, version: str) -> None:  # type: ignore[no-untyped-def]
+def test_signed_notification_is_applied(world: World, hook, net: FakeNetwork, version: str) -> None:
     status, message = hook(notification(payload("event-bounce-permanent.json"), version=version))
     assert status == 200, message
     assert world.recipient("alice").bounce_type == "hard"
     assert net.fetched == [CERT_URL]
 
 
-def test_notification_without_subject_verifies(world: World, hook) -> None:  # type: ignore[no-untyped-def]
+def test_notification_without_subject_verifies(world: World, hook) -> None:
     status, _ = hook(notification(payload("event-delivery.json"), subject=None))
     assert status == 200
     assert world.recipient("dave").delivered_at is not None
 
 
-def test_redelivered_notification_changes_nothing(world: World, hook, net: FakeNetwork) -> None:  # type: ignore[no-untyped-def]
+def test_redelivered_notification_changes_nothing(world: World, hook, net: FakeNetwork) -> None:
     doc = notification(payload("event-open.json"))
     assert hook(doc)[0] == 200
     snap = world.snapshot()
@@ -81,7 +81,7 @@ def test_redelivered_notification_changes_nothing(world: World, hook, net: FakeN
     assert net.fetched == [CERT_URL]  # the certificate is cached
 
 
-def test_non_ses_notification_is_kept_as_unknown(world: World, hook) -> None:  # type: ignore[no-untyped-def]
+def test_non_ses_notification_is_kept_as_unknown(world: World, hook) -> None:
     status, _ = hook(notification("Hello world!"))
     assert status == 200
     from sqlalchemy import select
@@ -95,7 +95,7 @@ def test_non_ses_notification_is_kept_as_unknown(world: World, hook) -> None:  #
 
 def _refused(
     world: World, hook, doc: Any, status: int, net: FakeNetwork | None = None, **kw: Any
-) -> str:  # type: ignore[no-untyped-def]
+) -> str:
     snap = world.snapshot()
     got, message = hook(doc, **kw)
     assert got == status, message
@@ -103,20 +103,20 @@ def _refused(
     return message
 
 
-def test_tampered_message_is_refused(world: World, hook) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_message_is_refused(world: World, hook) -> None:
     doc = notification(payload("event-delivery.json"))
     doc["Message"] = json.dumps(payload("event-complaint.json"))
     assert "does not verify" in _refused(world, hook, doc, 403)
 
 
-def test_signature_by_another_key_is_refused(world: World, hook) -> None:  # type: ignore[no-untyped-def]
+def test_signature_by_another_key_is_refused(world: World, hook) -> None:
     other_key, _ = make_key_and_cert()
     doc = notification(payload("event-complaint.json"))
     doc = sign({k: v for k, v in doc.items() if k != "Signature"}, other_key)
     _refused(world, hook, doc, 403)
 
 
-def test_sha1_signature_claimed_as_version_2_is_refused(world: World, hook) -> None:  # type: ignore[no-untyped-def]
+def test_sha1_signature_claimed_as_version_2_is_refused(world: World, hook) -> None:
     doc = notification(payload("event-complaint.json"), version="1")
     doc["SignatureVersion"] = "2"
     _refused(world, hook, doc, 403)
@@ -126,14 +126,14 @@ def test_sha1_signature_claimed_as_version_2_is_refused(world: World, hook) -> N
 @pytest.mark.parametrize("version", ["3", "0", "", "1.0"])
 def test_unknown_signature_version_is_refused(
     world: World, hook, net: FakeNetwork, version: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     doc = notification(payload("event-complaint.json"))
     doc["SignatureVersion"] = version
     _refused(world, hook, doc, 403 if version else 400)
     assert net.fetched == []
 
 
-def test_garbage_signature_is_refused(world: World, hook) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_signature_is_refused(world: World, hook) -> None:
     doc = notification(payload("event-complaint.json"))
     doc["Signature"] = "EXAMPLEw6JRN..."
     _refused(world, hook, doc, 403)
@@ -177,7 +177,7 @@ BAD_CERT_URLS = [
 
 @SQLITE_ONLY
 @pytest.mark.parametrize("url", BAD_CERT_URLS)
-def test_certificate_url_off_sns_is_refused_before_fetching(  # type: ignore[no-untyped-def]
+def test_certificate_url_off_sns_is_refused_before_fetching(
     world: World, hook, net: FakeNetwork, url: str
 ) -> None:
     doc = notification(payload("event-complaint.json"), cert_url=url)
@@ -198,7 +198,7 @@ def test_real_sns_certificate_urls_pass_the_check() -> None:
         assert sns.check_url(url, pattern, cert=True) == url
 
 
-def test_topic_not_allowed_is_refused(world: World, hook, net: FakeNetwork) -> None:  # type: ignore[no-untyped-def]
+def test_topic_not_allowed_is_refused(world: World, hook, net: FakeNetwork) -> None:
     doc = notification(
         payload("event-complaint.json"), topic="arn:aws:sns:eu-west-1:999999999999:other"
     )
@@ -211,7 +211,7 @@ def test_topic_not_allowed_is_refused(world: World, hook, net: FakeNetwork) -> N
     "body",
     [b"", b"{", b"not json", b"\xff\xfe", b"[]", b"null", b'"Notification"', b"{}"],
 )
-def test_malformed_bodies_are_refused(world: World, hook, body: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_bodies_are_refused(world: World, hook, body: bytes) -> None:
     _refused(world, hook, body, 400)
 
 
@@ -229,37 +229,37 @@ def test_malformed_bodies_are_refused(world: World, hook, body: bytes) -> None: 
         "SignatureVersion",
     ],
 )
-def test_missing_fields_are_refused(world: World, hook, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_missing_fields_are_refused(world: World, hook, field: str) -> None:
     doc = notification(payload("event-complaint.json"))
     del doc[field]
     _refused(world, hook, doc, 400, headers={})
 
 
-def test_non_string_field_is_refused(world: World, hook) -> None:  # type: ignore[no-untyped-def]
+def test_non_string_field_is_refused(world: World, hook) -> None:
     doc = notification(payload("event-complaint.json"))
     doc["Message"] = payload("event-complaint.json")  # an object, not the JSON string SNS sends
     _refused(world, hook, doc, 400)
 
 
-def test_oversized_body_is_refused(world: World, hook, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_oversized_body_is_refused(world: World, hook, settings: Settings) -> None:
     doc = notification(payload("event-complaint.json"))
     body = json.dumps(doc).encode()
     settings.events.max_body_bytes = len(body) - 1
     assert "larger than" in _refused(world, hook, body, 400, headers=headers_for(doc))
 
 
-def test_message_type_header_must_agree(world: World, hook) -> None:  # type: ignore[no-untyped-def]
+def test_message_type_header_must_agree(world: World, hook) -> None:
     doc = notification(payload("event-complaint.json"))
     _refused(world, hook, doc, 400, headers={"x-amz-sns-message-type": "SubscriptionConfirmation"})
 
 
-def test_subscription_is_confirmed_for_allowed_topic(hook, net: FakeNetwork) -> None:  # type: ignore[no-untyped-def]
+def test_subscription_is_confirmed_for_allowed_topic(hook, net: FakeNetwork) -> None:
     status, message = hook(confirmation())
     assert status == 200, message
     assert net.fetched == [CERT_URL, SUBSCRIBE_URL]
 
 
-def test_subscription_to_other_topic_is_not_confirmed(world: World, hook, net: FakeNetwork) -> None:  # type: ignore[no-untyped-def]
+def test_subscription_to_other_topic_is_not_confirmed(world: World, hook, net: FakeNetwork) -> None:
     _refused(world, hook, confirmation(topic="arn:aws:sns:eu-west-1:999999999999:other"), 403)
     assert net.fetched == []
 
@@ -278,13 +278,13 @@ def test_subscription_to_other_topic_is_not_confirmed(world: World, hook, net: F
 )
 def test_subscribe_url_off_sns_is_never_fetched(
     world: World, hook, net: FakeNetwork, url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     # Properly signed by the (test) SNS key, yet the URL must still pass the host check.
     _refused(world, hook, confirmation(subscribe_url=url), 403)
     assert net.fetched == []
 
 
-def test_unsubscribe_confirmation_is_acknowledged_without_fetching(hook, net: FakeNetwork) -> None:  # type: ignore[no-untyped-def]
+def test_unsubscribe_confirmation_is_acknowledged_without_fetching(hook, net: FakeNetwork) -> None:
     status, _ = hook(confirmation("UnsubscribeConfirmation"))
     assert status == 200
     assert net.fetched == [CERT_URL]
@@ -355,7 +355,7 @@ def test_confirmation_string_to_sign_matches_the_published_example() -> None:
     assert sns.string_to_sign(sns.SnsMessage(fields)) == published.read_bytes()
 
 
-def test_published_aws_envelopes_are_refused_as_unverifiable(  # type: ignore[no-untyped-def]
+def test_published_aws_envelopes_are_refused_as_unverifiable(
     world: World, hook, settings: Settings, net: FakeNetwork
 ) -> None:
     """The documented examples carry placeholder or unverifiable signatures: never trusted."""
@@ -371,11 +371,11 @@ def test_published_aws_envelopes_are_refused_as_unverifiable(  # type: ignore[no
 
 @SQLITE_ONLY
 @pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 50_000])
-def test_deeply_nested_json_is_refused_not_a_crash(world: World, hook, body: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_deeply_nested_json_is_refused_not_a_crash(world: World, hook, body: bytes) -> None:
     _refused(world, hook, body, 400)
 
 
-def test_old_message_is_refused_as_a_replay_before_fetching(  # type: ignore[no-untyped-def]
+def test_old_message_is_refused_as_a_replay_before_fetching(
     world: World, hook, net: FakeNetwork, settings: Settings
 ) -> None:
     old = notification(payload("event-complaint.json"), timestamp=now_stamp(ago=3601))
@@ -390,7 +390,7 @@ def test_old_message_is_refused_as_a_replay_before_fetching(  # type: ignore[no-
 
 
 @SQLITE_ONLY
-def test_unparseable_timestamp_is_refused(world: World, hook, net: FakeNetwork) -> None:  # type: ignore[no-untyped-def]
+def test_unparseable_timestamp_is_refused(world: World, hook, net: FakeNetwork) -> None:
     doc = notification(payload("event-complaint.json"), timestamp="yesterday")
     assert "not a timestamp" in _refused(world, hook, doc, 400)
     assert net.fetched == []

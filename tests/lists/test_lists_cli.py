@@ -18,13 +18,13 @@ from tests.support.paths import ROOT
 SAMPLE = ROOT / "lists" / "samples" / "china-ai2x.csv"
 
 
-def _export(mailer_cli, *args: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _export(mailer_cli, *args: str) -> list[dict[str, str]]:
     result = mailer_cli("subscribers", "export", "--list", "weekly", *args)
     assert result.exit_code == 0, result.output
     return list(csv.DictReader(io.StringIO(result.stdout)))
 
 
-def test_add_show_find_unsubscribe(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_add_show_find_unsubscribe(mailer_cli, lists_db: Database) -> None:
     r = mailer_cli(
         "subscribers", "add", " Ann@Example.ORG ", "--list", "weekly", "--name", "Ann",
         "--attr", "city=Gent",
@@ -49,7 +49,7 @@ def test_add_show_find_unsubscribe(mailer_cli, lists_db: Database) -> None:  # t
     assert "only they can subscribe again" in again.output
 
 
-def test_bad_input_is_one_line_error(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_one_line_error(mailer_cli, lists_db: Database) -> None:
     r = mailer_cli("subscribers", "add", "ann@@example.org", "--list", "weekly")
     assert r.exit_code == 1 and r.output.startswith("Error: ") and "Traceback" not in r.output
     r = mailer_cli("subscribers", "add", "ann@example.org", "--list", "nope")
@@ -60,7 +60,7 @@ def test_bad_input_is_one_line_error(mailer_cli, lists_db: Database) -> None:  #
     assert r.exit_code == 2 and "--list SLUG or --all" in r.output
 
 
-def test_suppress_excludes_from_export_active(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_suppress_excludes_from_export_active(mailer_cli, lists_db: Database) -> None:
     for who in ("a@example.org", "b@example.org", "c@example.org"):
         assert mailer_cli("subscribers", "add", who, "--list", "weekly").exit_code == 0
     r = mailer_cli("subscribers", "suppress", "B@example.org", "--detail", "asked by phone")
@@ -84,7 +84,7 @@ def test_suppress_excludes_from_export_active(mailer_cli, lists_db: Database) ->
     assert mailer_cli("subscribers", "unsuppress", "b@example.org").exit_code == 1
 
 
-def test_forget_keeps_only_the_hash_and_never_mails_again(  # type: ignore[no-untyped-def]
+def test_forget_keeps_only_the_hash_and_never_mails_again(
     mailer_cli, lists_db: Database, tmp_path: Path
 ) -> None:
     addr = "Gone@example.org"
@@ -106,9 +106,7 @@ def test_forget_keeps_only_the_hash_and_never_mails_again(  # type: ignore[no-un
     assert "no personal data" in mailer_cli("subscribers", "show", addr).output
 
 
-def test_import_sample_file_reports_rejects(  # type: ignore[no-untyped-def]
-    mailer_cli, lists_db: Database, tmp_path: Path
-) -> None:
+def test_import_sample_file_reports_rejects(mailer_cli, lists_db: Database, tmp_path: Path) -> None:
     rejects = tmp_path / "rejects.csv"
     r = mailer_cli(
         "subscribers", "import", str(SAMPLE), "--list", "weekly", "--rejects", str(rejects)
@@ -124,7 +122,7 @@ def test_import_sample_file_reports_rejects(  # type: ignore[no-untyped-def]
     assert again.stderr == ""
 
 
-def test_import_bad_file_and_dry_run(mailer_cli, lists_db: Database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_bad_file_and_dry_run(mailer_cli, lists_db: Database, tmp_path: Path) -> None:
     bad = write_csv(tmp_path / "bad.csv", "name\nAnn\n")
     r = mailer_cli("subscribers", "import", str(bad), "--list", "weekly")
     assert r.exit_code == 1
@@ -136,7 +134,7 @@ def test_import_bad_file_and_dry_run(mailer_cli, lists_db: Database, tmp_path: P
     assert _export(mailer_cli) == []
 
 
-def test_export_to_file(mailer_cli, lists_db: Database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_to_file(mailer_cli, lists_db: Database, tmp_path: Path) -> None:
     mailer_cli("subscribers", "add", "a@example.org", "--list", "weekly", "--attr", "tier=gold")
     out = tmp_path / "out.csv"
     r = mailer_cli(
@@ -150,7 +148,7 @@ def test_export_to_file(mailer_cli, lists_db: Database, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_export_active_is_who_a_send_freezes(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_export_active_is_who_a_send_freezes(mailer_cli, lists_db: Database) -> None:
     from mailer.clock import utcnow
     from mailer.db import outbox
     from mailer.db.models import Recipient, Send
@@ -175,7 +173,7 @@ def test_export_active_is_who_a_send_freezes(mailer_cli, lists_db: Database) -> 
     assert exported == frozen == ["a@example.org", "d@example.org"]
 
 
-def test_add_refuses_names_that_cannot_be_headers(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_add_refuses_names_that_cannot_be_headers(mailer_cli, lists_db: Database) -> None:
     for name, message in [
         (
             "Ann\nBcc: x@evil.example",

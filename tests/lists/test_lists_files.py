@@ -115,7 +115,7 @@ def test_bad_file_changes_nothing(db: Database, settings: Settings, lists_dir: P
         assert store.all_lists(s) == []
 
 
-def test_cli_sync_and_table(mailer_cli, lists_db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_cli_sync_and_table(mailer_cli, lists_db: Database) -> None:
     result = mailer_cli("lists", "sync")
     assert result.exit_code == 0, result.output
     assert "weekly: unchanged" in result.output
@@ -126,7 +126,7 @@ def test_cli_sync_and_table(mailer_cli, lists_db: Database) -> None:  # type: ig
     assert [c.strip() for c in line.split("│") if c.strip()][2:] == ["1", "0", "0", "0", "1"]
 
 
-def test_cli_sync_prints_every_problem(mailer_cli, db: Database, lists_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_sync_prints_every_problem(mailer_cli, db: Database, lists_dir: Path) -> None:
     (lists_dir / "weekly.toml").write_text('name = "W"\n', encoding="utf-8")
     result = mailer_cli("lists", "sync")
     assert result.exit_code == 1

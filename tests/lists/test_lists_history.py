@@ -12,9 +12,7 @@ from mailer.errors import NotFoundError, ValidationError
 from mailer.lists import people
 
 
-def test_every_action_is_in_the_history(  # type: ignore[no-untyped-def]
-    mailer_cli, lists_db: Database, settings: Settings
-) -> None:
+def test_every_action_is_in_the_history(mailer_cli, lists_db: Database, settings: Settings) -> None:
     people.add(lists_db, settings, "daily", "Ann@Example.org", name="Ann", actor="web:ops")
     people.edit(lists_db, "ann@example.org", name="Ann B", attributes={"city": "Ghent"})
     people.unsubscribe(lists_db, "ann@example.org", "daily", "asked by mail")

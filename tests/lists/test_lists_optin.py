@@ -26,6 +26,7 @@ from mailer.lists.optin import (
     unsubscribe_by_token,
 )
 from mailer.status import RecipientStatus, SendStatus, SuppressionReason
+from tests.support.deliver import body_of
 
 ADDR = "Reader@Example.ORG"
 
@@ -42,7 +43,7 @@ def _sent(db: Database, settings: Settings, outbox: Path) -> list[Path]:
 
 def _confirm_link(path: Path) -> str:
     msg = message_from_bytes(path.read_bytes(), policy=policy.default)
-    text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    text = body_of(msg, "plain")
     (url,) = {w for w in text.split() if "/confirm/" in w}
     return url
 

@@ -22,6 +22,7 @@ from mailer.lists.addresses import email_hash
 from mailer.lists.files import load_list_files, sync_lists
 from mailer.lists.importer import import_csv
 from mailer.lists.optin import confirm, resubscribe_by_token, subscribe, unsubscribe_by_token
+from tests.support.deliver import body_of
 from tests.support.lists import DAILY, WEEKLY, write_csv
 from tests.support.paths import ROOT
 
@@ -52,10 +53,7 @@ def delivered(db: Database, settings: Settings, outbox: Path) -> list[EmailMessa
     """Run the worker once; every message in the outbox, oldest first."""
     Worker(settings, db).run(once=True)
     files = sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-    return [
-        message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
-        for p in files
-    ]
+    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in files]
 
 
 def welcomes(messages: list[EmailMessage]) -> list[EmailMessage]:
@@ -63,7 +61,7 @@ def welcomes(messages: list[EmailMessage]) -> list[EmailMessage]:
 
 
 def plain(message: EmailMessage) -> str:
-    return message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    return body_of(message, "plain")
 
 
 def confirm_token(message: EmailMessage) -> str:
@@ -250,7 +248,7 @@ def test_send_test_queues_a_marked_copy_that_welcomes_nobody(
 
 def test_cli_add_import_and_show_welcome(
     welcome_db: Database, settings: Settings, mailer_cli, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     result = mailer_cli("subscribers", "add", "cli@example.org", "--list", "weekly", "--welcome")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "cli@example.org is now active on weekly; welcome mail queued"
@@ -265,7 +263,7 @@ def test_cli_add_import_and_show_welcome(
 
 def test_cli_welcome_on_a_list_without_one_is_one_line_error(
     lists_db: Database, mailer_cli, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     result = mailer_cli("subscribers", "add", "cli@example.org", "--list", "weekly", "--welcome")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [

@@ -130,7 +130,7 @@ def test_timeline_buckets_events_by_hour(db: Database) -> None:
     assert [(p["delivery"], p["complaint"]) for p in days] == [(3, 1)]
 
 
-def test_cli_report_formats(db: Database, mailer_cli) -> None:  # type: ignore[no-untyped-def]
+def test_cli_report_formats(db: Database, mailer_cli) -> None:
     send_id = make_send(db, make_list(db), mixed_rows())
     table = mailer_cli("report", str(send_id))
     assert table.exit_code == 0, table.output
@@ -155,7 +155,7 @@ def test_cli_report_formats(db: Database, mailer_cli) -> None:  # type: ignore[n
     )
 
 
-def test_cli_report_errors(db: Database, mailer_cli) -> None:  # type: ignore[no-untyped-def]
+def test_cli_report_errors(db: Database, mailer_cli) -> None:
     missing = mailer_cli("report", "12345")
     assert missing.exit_code == 1 and "Error: no send 12345" in missing.output
     bad = mailer_cli("report", "--list", "nolist")

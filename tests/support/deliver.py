@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from types import SimpleNamespace
 from typing import Any
 
@@ -272,3 +273,10 @@ def start_fake_ses(fake: FakeSes) -> Any:
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def body_of(message: EmailMessage, kind: str) -> str:
+    """The decoded ``kind`` body ("plain" or "html") of a parsed message."""
+    part = message.get_body((kind,))
+    assert part is not None, f"the message has no text/{kind} part"
+    return str(part.get_content())

@@ -35,7 +35,7 @@ _dmarc.ses.example.     300 IN TXT "v=DMARC1; p=none"
 """
 
 
-class _Silent(BaseResolver):  # type: ignore[misc]
+class _Silent(BaseResolver):
     """Answers nothing in time: what a dead or filtered resolver looks like."""
 
     def resolve(self, request: Any, handler: Any) -> Any:

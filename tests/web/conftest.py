@@ -38,8 +38,8 @@ def web_db(settings: Settings, tmp_path: Path) -> Iterator[Database]:
 def app_db(request: pytest.FixtureRequest) -> Database:
     """``web_db`` by default; tests that take ``db`` get both SQLite and PostgreSQL."""
     if "db" in request.fixturenames:
-        return request.getfixturevalue("db")  # type: ignore[no-any-return]
-    return request.getfixturevalue("web_db")  # type: ignore[no-any-return]
+        return request.getfixturevalue("db")
+    return request.getfixturevalue("web_db")
 
 
 @pytest.fixture

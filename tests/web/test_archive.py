@@ -91,7 +91,7 @@ def test_webhook_only_takes_post(client: TestClient) -> None:
     assert client.get("/webhooks/ses").status_code == 405
 
 
-def test_users_cli(mailer_cli, web_db: Database) -> None:  # type: ignore[no-untyped-def]
+def test_users_cli(mailer_cli, web_db: Database) -> None:
     r = mailer_cli("users", "add", "alice", "--password-stdin", input="long enough pw\n")
     assert r.exit_code == 0, r.output
     assert "user alice added" in r.output
@@ -121,12 +121,12 @@ def test_users_hash_cli() -> None:
     assert PasswordHasher().verify(digest, "config password")
 
 
-def test_serve_help_names_its_options(mailer_cli) -> None:  # type: ignore[no-untyped-def]
+def test_serve_help_names_its_options(mailer_cli) -> None:
     r = mailer_cli("serve", "--help")
     assert r.exit_code == 0 and "--host" in r.output and "--port" in r.output
 
 
-def test_serve_refuses_an_empty_database(mailer_cli, settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_refuses_an_empty_database(mailer_cli, settings: Settings, tmp_path) -> None:
     settings.database.url = f"sqlite:///{tmp_path / 'empty.db'}"
     r = mailer_cli("serve", "--port", "1")
     assert r.exit_code == 1

@@ -24,6 +24,7 @@ import pytest
 from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
+from tests.support.deliver import body_of
 from tests.support.paths import ROOT
 from tests.support.web import PASSWORD, SAMPLE, add_list, add_subscriber, shot, status_of
 
@@ -128,7 +129,7 @@ def test_editor_to_subscriber_round_trip(
 
     # 6. Reader one opens the unsubscribe link from the message body and confirms.
     first = next(m for m in messages if str(m["To"]) == READERS[0])
-    text = first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = body_of(first, "plain")
     link = re.search(re.escape(base) + r"/u/[A-Za-z0-9._-]+", text)
     assert link, text
     reader = browser.new_context(viewport={"width": 390, "height": 844}).new_page()

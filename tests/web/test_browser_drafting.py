@@ -16,6 +16,7 @@ import pytest
 from mailer.accounts import add_user
 from mailer.config import Settings
 from mailer.db import Database
+from tests.support.deliver import body_of
 from tests.support.draft import seed
 from tests.support.web import PASSWORD, add_list, shot
 
@@ -106,7 +107,7 @@ def test_paste_create_edit_preview_and_send_a_test(
     (eml,) = sorted(outbox.rglob("*.eml"))
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert str(message["To"]) == "editor@example.org"
-    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    html = body_of(message, "html")
     assert "Large models will direct the drones over China" in html
     assert "[TEST]" in str(message["Subject"])
     shot(page, "25-test-sent")

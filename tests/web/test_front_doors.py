@@ -39,7 +39,7 @@ def _outbox(settings: Settings) -> list[Path]:
 )
 def test_both_doors_refuse_the_same_test_addresses(
     editor: TestClient,
-    mailer_cli,  # type: ignore[no-untyped-def]
+    mailer_cli,
     settings: Settings,
     raw: str,
 ) -> None:
@@ -60,7 +60,7 @@ def test_both_doors_refuse_the_same_test_addresses(
 
 def test_both_doors_accept_the_same_test_addresses(
     editor: TestClient,
-    mailer_cli,  # type: ignore[no-untyped-def]
+    mailer_cli,
     settings: Settings,
 ) -> None:
     raw = "ed@EXAMPLE.org; chief@example.org"
@@ -79,7 +79,7 @@ def test_both_doors_accept_the_same_test_addresses(
 
 def test_both_doors_refuse_an_issue_with_lint_errors(
     editor: TestClient,
-    mailer_cli,  # type: ignore[no-untyped-def]
+    mailer_cli,
     settings: Settings,
     own_issues: Path,
 ) -> None:

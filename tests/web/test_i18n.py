@@ -20,14 +20,17 @@ TEMPLATES = ROOT / "mailer" / "web" / "templates" / "public"
 
 
 def _msgids() -> set[str]:
-    found = set()
+    found: set[str] = set()
     options = {"trim_blocks": "1", "lstrip_blocks": "1", "extensions": "jinja2.ext.i18n"}
     for path in TEMPLATES.glob("*.html"):
         with path.open("rb") as fh:
             for _line, _func, message, _comments in babel_extract(
                 fh, ["gettext", "ngettext"], [], options
             ):
-                found.add(message if isinstance(message, str) else message[0])
+                # ngettext gives (singular, plural): the singular is the msgid.
+                msgid = message if isinstance(message, str) else (message or (None,))[0]
+                if msgid:
+                    found.add(msgid)
     return found
 
 

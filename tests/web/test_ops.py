@@ -155,14 +155,14 @@ def test_subscriber_search_history_suppress(
     assert asked.status_code == 200 and "Suppress jane.doe@example.org everywhere?" in asked.text
     r = editor.post("/admin/subscribers/suppress", data={**form, "confirmed": "yes"})
     assert r.status_code == 303
-    page = editor.get(r.headers["location"]).text
-    assert "is suppressed." in page and "asked by phone" in page and "Unsuppress" in page
+    shown = editor.get(r.headers["location"]).text
+    assert "is suppressed." in shown and "asked by phone" in shown and "Unsuppress" in shown
     r = editor.post(
         "/admin/subscribers/unsuppress",
         data={"email": "jane.doe@example.org", "csrf_token": token, "confirmed": "yes"},
     )
-    page = editor.get(r.headers["location"]).text
-    assert "Suppression of jane.doe@example.org lifted." in page
+    shown = editor.get(r.headers["location"]).text
+    assert "Suppression of jane.doe@example.org lifted." in shown
     assert status_of(app_db, "jane.doe@example.org") == "active"
 
 

@@ -24,6 +24,7 @@ from mailer.lists.addresses import email_hash
 from mailer.lists.optin import unsubscribe_by_token
 from mailer.status import RecipientStatus, SendStatus
 from mailer.web import create_app
+from tests.support.deliver import body_of
 from tests.support.peers import free_port
 from tests.support.rows import mailing_list
 from tests.support.web import add_list, add_subscriber, csrf_of, status_of
@@ -40,7 +41,7 @@ def _token(settings: Settings, purpose: str, address: str, list_slug: str = "new
     return links.make_token(settings, purpose, list_slug, email_hash(address))
 
 
-def _subscribe(client: TestClient, address: str, slug: str = "news", **extra: str):  # type: ignore[no-untyped-def]
+def _subscribe(client: TestClient, address: str, slug: str = "news", **extra: str):
     page = client.get(f"/subscribe/{slug}")
     data = {"email": address, "name": "Jo", "csrf_token": csrf_of(page.text), **extra}
     return client.post(f"/subscribe/{slug}", data=data)
@@ -67,7 +68,7 @@ def test_double_opt_in_subscribe_then_confirm(
     [eml] = _outbox(settings, app_db)
     assert status_of(app_db, "new@example.org") == "unconfirmed"
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
-    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = body_of(msg, "plain")
     url = re.search(r"https://news\.example\.org(/confirm/\S+)", body)
     assert url, body
     path = url.group(1)
@@ -312,7 +313,7 @@ def test_preferences_choose_lists(client: TestClient, db: Database, settings: Se
     [eml] = _outbox(settings, app_db)
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert msg["To"] == "pref@example.org" and "Weekly Digest" in msg["Subject"]
-    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body = body_of(msg, "plain")
     confirm_path = re.search(r"https://news\.example\.org(/confirm/\S+)", body).group(1)  # type: ignore[union-attr]
     done = client.post(confirm_path, data={"csrf_token": csrf_of(client.get(confirm_path).text)})
     assert done.status_code == 200

@@ -54,6 +54,7 @@ def test_recipients_status_filter_and_csv(editor: TestClient, sent: int, app_db:
         from mailer.db.models import Recipient
 
         rid = s.query(Recipient).filter_by(email="r1@example.org").one()
+        assert rid.subscriber_id is not None
         store.credit_unsubscribe(s, 1, rid.subscriber_id)
     assert token
     page = editor.get(f"/admin/sends/{sent}/recipients?status=unsubscribed").text

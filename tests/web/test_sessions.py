@@ -73,7 +73,7 @@ def test_a_password_change_ends_sessions(editor: TestClient, app_db: Database) -
 def test_logout_all_ends_sessions(
     editor: TestClient,
     app_db: Database,
-    mailer_cli,  # type: ignore[no-untyped-def]
+    mailer_cli,
 ) -> None:
     add_user(app_db, "other", PASSWORD)
     assert editor.get("/admin/lists").status_code == 200

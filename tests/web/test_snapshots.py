@@ -19,6 +19,7 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.db.models import Recipient
 from mailer.deliver.worker import Worker
+from tests.support.deliver import body_of
 from tests.support.web import SAMPLE, add_list, add_subscriber, admin_csrf
 
 STORY = "large-models-to-act-as-traffic-lights-in"
@@ -105,8 +106,8 @@ def test_every_link_of_a_test_copy_opens(
     assert r.status_code == 303
     [eml] = sorted(settings.path(settings.delivery.outbox_dir).rglob("*.eml"))
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
-    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = body_of(msg, "html")
+    text = body_of(msg, "plain")
     site = urlsplit(settings.site.base_url).netloc
     own = [u for u in re.findall(r'href="([^"]+)"', html) if urlsplit(u).netloc == site]
     assert any("/drafts/" in u and STORY in u for u in own), "no Read more to a draft page"
