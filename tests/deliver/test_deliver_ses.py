@@ -67,6 +67,18 @@ def deliver(
         return send.id, {k: v for k, v in store.counts(session, send.id).items() if v}
 
 
+def deliver_through(
+    settings: Settings, db: Database, fake: FakeSes, **transport: Any
+) -> tuple[int, dict[str, int]]:
+    """``deliver`` through SES played by ``fake``, served only for the send."""
+    server = start_fake_ses(fake)
+    try:
+        use_ses(settings, fake.url)
+        return deliver(settings, db, SesTransport(settings, **transport))
+    finally:
+        server.shutdown()
+
+
 def test_send_through_moto(settings: Settings, db: Database, moto_url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
     use_ses(settings, moto_url)
@@ -146,12 +158,7 @@ def test_sending_paused_pauses_the_send_with_a_clear_reason(
     settings.delivery.batch_size = 5
     _, emails = make_list(db, count=12)
     fake = FakeSes(by_recipient={emails[3]: "SendingPausedException"})
-    server = start_fake_ses(fake)
-    try:
-        use_ses(settings, fake.url)
-        send_id, counts = deliver(settings, db, SesTransport(settings))
-    finally:
-        server.shutdown()
+    send_id, counts = deliver_through(settings, db, fake)
     assert counts == {RS.SENT: 3, RS.QUEUED: 9}
     assert len(fake.requests) == 4  # stopped at the refusal, not burning through the list
     with db.session() as session:
@@ -164,12 +171,7 @@ def test_sending_paused_pauses_the_send_with_a_clear_reason(
 def test_message_rejected_fails_only_that_recipient(settings: Settings, db: Database) -> None:
     _, emails = make_list(db, count=5)
     fake = FakeSes(by_recipient={emails[2]: "MessageRejected"})
-    server = start_fake_ses(fake)
-    try:
-        use_ses(settings, fake.url)
-        send_id, counts = deliver(settings, db, SesTransport(settings))
-    finally:
-        server.shutdown()
+    send_id, counts = deliver_through(settings, db, fake)
     assert counts == {RS.SENT: 4, RS.FAILED: 1}
     with db.session() as session:
         [(address, error, _)] = store.recipients_with_status(session, send_id, RS.FAILED)
@@ -231,12 +233,7 @@ def test_a_5xx_after_acceptance_is_uncertain_never_retried(
     settings.delivery.threads = 1
     _, emails = make_list(db, count=6)
     fake = FakeSes(fail_after_accept={2, 5})
-    server = start_fake_ses(fake)
-    try:
-        use_ses(settings, fake.url)
-        send_id, counts = deliver(settings, db, SesTransport(settings))
-    finally:
-        server.shutdown()
+    send_id, counts = deliver_through(settings, db, fake)
     assert counts == {RS.SENT: 4, RS.UNCERTAIN: 2}
     # Everyone reached SES once: no duplicates for the two whose answer was lost.
     assert sorted(fake.accepted) == sorted(emails)
@@ -253,16 +250,11 @@ def test_sustained_throttling_pauses_the_send_with_sess_reason(
     settings.delivery.threads = 4
     make_list(db, count=12)
     fake = FakeSes(throttle_first=10_000)
-    server = start_fake_ses(fake)
-    try:
-        use_ses(settings, fake.url)
-        transport = SesTransport(settings, backoff_base=0.001)
-        send_id, counts = deliver(settings, db, transport)
-    finally:
-        server.shutdown()
+    send_id, counts = deliver_through(settings, db, fake, backoff_base=0.001)
     # Once 192 requests and every recipient `failed`; now a pause, nobody lost.
     assert counts == {RS.QUEUED: 12}
-    assert len(fake.requests) <= transport.pause_after + settings.delivery.threads
+    pause_after = SesTransport(settings).pause_after  # from the settings the send ran with
+    assert len(fake.requests) <= pause_after + settings.delivery.threads
     with db.session() as session:
         send = store.get_send(session, send_id)
     assert send.status == SendStatus.PAUSED
@@ -274,12 +266,7 @@ def test_used_up_daily_quota_pauses_the_send_at_once(settings: Settings, db: Dat
     settings.delivery.threads = 1
     make_list(db, count=8)
     fake = FakeSes(daily_quota=3)
-    server = start_fake_ses(fake)
-    try:
-        use_ses(settings, fake.url)
-        send_id, counts = deliver(settings, db, SesTransport(settings))
-    finally:
-        server.shutdown()
+    send_id, counts = deliver_through(settings, db, fake)
     assert counts == {RS.SENT: 3, RS.QUEUED: 5}
     assert len(fake.requests) == 4
     with db.session() as session:
