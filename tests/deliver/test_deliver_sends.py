@@ -284,48 +284,51 @@ def test_cancel_midway_leaves_the_rest_unsent(settings: Settings, db: Database) 
     assert outbox_files(settings, send.id) == []
 
 
+def started_send(settings: Settings, db: Database, count: int) -> tuple[int, int]:
+    """A send to a new list of ``count``, started (its recipients frozen): its id and the list's."""
+    make_list(db, count=count)
+    send = sends.create_send(settings, db, issue(), "weekly")
+    with db.session() as session:
+        store.start_send(session, send.id, utcnow())
+        return send.id, store.get_send(session, send.id).list_id
+
+
 def test_expired_lease_becomes_uncertain_and_is_retried_only_on_request(
     settings: Settings, db: Database
 ) -> None:
-    make_list(db, count=5)
-    send = sends.create_send(settings, db, issue(), "weekly")
+    send_id, list_id = started_send(settings, db, 5)
     now = utcnow()
     with db.session() as session:
-        store.start_send(session, send.id, now)
-        list_id = store.get_send(session, send.id).list_id
         claimed = store.claim(
-            session, send.id, list_id, "dead-worker", 2, now, now - timedelta(seconds=1)
+            session, send_id, list_id, "dead-worker", 2, now, now - timedelta(seconds=1)
         )
     assert len(claimed) == 2
     # The dead worker's batch is in flight; a live worker (PostgreSQL rules:
     # lease expiry) must not send it again.
     Worker(settings, db).run(once=True)
-    assert counts(db, send.id) == {RS.SENT: 3, RS.UNCERTAIN: 2}
-    assert len(outbox_files(settings, send.id)) == 3
+    assert counts(db, send_id) == {RS.SENT: 3, RS.UNCERTAIN: 2}
+    assert len(outbox_files(settings, send_id)) == 3
     with db.session() as session:
-        uncertain = store.recipients_with_status(session, send.id, RS.UNCERTAIN)
-        assert store.get_send(session, send.id).status == SendStatus.DONE
+        uncertain = store.recipients_with_status(session, send_id, RS.UNCERTAIN)
+        assert store.get_send(session, send_id).status == SendStatus.DONE
     assert {e for e, _, _ in uncertain} == {c.email for c in claimed}
     assert all("may or may not have been sent" in err for _, err, _ in uncertain)
-    assert sends.retry(db, send.id, RS.UNCERTAIN) == 2
-    run(settings, db, send.id)
-    assert counts(db, send.id) == {RS.SENT: 5}
-    assert len(outbox_files(settings, send.id)) == 5
+    assert sends.retry(db, send_id, RS.UNCERTAIN) == 2
+    run(settings, db, send_id)
+    assert counts(db, send_id) == {RS.SENT: 5}
+    assert len(outbox_files(settings, send_id)) == 5
 
 
 def test_live_lease_is_left_alone_on_postgres(settings: Settings, db: Database) -> None:
     """Another worker's batch with a valid lease is neither re-sent nor marked uncertain."""
     if db.is_sqlite:
         pytest.skip("on SQLite the single worker owns every row in flight")
-    make_list(db, count=4)
-    send = sends.create_send(settings, db, issue(), "weekly")
+    send_id, list_id = started_send(settings, db, 4)
     now = utcnow()
     with db.session() as session:
-        store.start_send(session, send.id, now)
-        list_id = store.get_send(session, send.id).list_id
-        store.claim(session, send.id, list_id, "live-worker", 3, now, now + timedelta(minutes=5))
+        store.claim(session, send_id, list_id, "live-worker", 3, now, now + timedelta(minutes=5))
     Worker(settings, db).run(once=True)
-    assert counts(db, send.id) == {RS.SENT: 1, RS.SENDING: 3}
+    assert counts(db, send_id) == {RS.SENT: 1, RS.SENDING: 3}
 
 
 def test_sqlite_refuses_a_second_worker(settings: Settings, db: Database) -> None:
@@ -380,27 +383,24 @@ def test_a_worker_whose_lease_was_taken_over_records_nothing(
     settings: Settings, db: Database
 ) -> None:
     """A slow worker's late outcomes must not overwrite those of the worker that took over."""
-    make_list(db, count=4)
-    send = sends.create_send(settings, db, issue(), "weekly")
+    send_id, list_id = started_send(settings, db, 4)
     now = utcnow()
     with db.session() as session:
-        store.start_send(session, send.id, now)
-        list_id = store.get_send(session, send.id).list_id
-        slow = store.claim(session, send.id, list_id, "slow-worker", 4, now, now)
+        slow = store.claim(session, send_id, list_id, "slow-worker", 4, now, now)
     ids = [row.id for row in slow]
     with db.session() as session:
         # Its lease ran out: uncertain, then queued again by an operator and
         # claimed by another worker, which records its own outcomes.
         assert store.expire_leases(session, now + timedelta(seconds=1)) == 4
-        assert store.requeue(session, send.id, RS.UNCERTAIN) == 4
+        assert store.requeue(session, send_id, RS.UNCERTAIN) == 4
         fresh = store.claim(
-            session, send.id, list_id, "new-worker", 4, now, now + timedelta(minutes=5)
+            session, send_id, list_id, "new-worker", 4, now, now + timedelta(minutes=5)
         )
         assert [row.id for row in fresh] == ids
         taken = store.Outcomes(
             sent=[{"rid": ids[0], "mid": "<new@x>", "pmid": "new-0"}],
             sent_plain=[ids[1]],
-            message_id_parts=(send.id, "new", "weekly.example.org"),
+            message_id_parts=(send_id, "new", "weekly.example.org"),
         )
         store.record(session, taken, now, "new-worker")
     with db.session() as session:
@@ -411,13 +411,13 @@ def test_a_worker_whose_lease_was_taken_over_records_nothing(
             uncertain=[{"rid": ids[3], "err": "slow: lost"}],
             sent_plain=[ids[2]],
             released=[ids[3]],
-            message_id_parts=(send.id, "slow", "weekly.example.org"),
+            message_id_parts=(send_id, "slow", "weekly.example.org"),
         )
         store.record(session, late, now, "slow-worker")
     with db.session() as session:
         rows = {r.id: r for r in session.scalars(select(Recipient).where(Recipient.id.in_(ids)))}
     assert [rows[i].status for i in ids] == [RS.SENT, RS.SENT, RS.SENDING, RS.SENDING]
     assert rows[ids[0]].provider_message_id == "new-0"
-    assert rows[ids[1]].message_id == f"<{send.id}.{ids[1]}.new@weekly.example.org>"
+    assert rows[ids[1]].message_id == f"<{send_id}.{ids[1]}.new@weekly.example.org>"
     assert all(rows[i].claimed_by == "new-worker" for i in ids[2:])
     assert all(rows[i].error == "" and rows[i].attempts == 0 for i in ids[2:])
