@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from mailer.deliver.mime import MessageTemplate, Personal, encode_display_name
 from mailer.errors import InvalidToken, UnsafeHeader
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
+from tests.support.deliver import body_of
 
 HTML = (
     "<html><body><p>Dear %%subscriber.name%%,</p>\n"
@@ -217,9 +218,7 @@ def test_unknown_placeholder_is_refused_at_build_time() -> None:
 def test_missing_attribute_renders_empty_and_values_are_html_escaped() -> None:
     tpl = template()
     msg = parse(tpl.render(Personal(email="a@example.com", name="<b>Tom & Jerry</b>")))
-    rich = msg.get_body(("html",))
-    assert rich is not None
-    content = rich.get_content()
+    content = body_of(msg, "html")
     assert "Dear &lt;b&gt;Tom &amp; Jerry&lt;/b&gt;," in content
     assert "Café news from  for a@example.com" in content
 

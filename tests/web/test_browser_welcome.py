@@ -21,6 +21,7 @@ from mailer.config import Settings
 from mailer.db import Database
 from mailer.deliver.worker import Worker
 from mailer.lists.files import sync_lists
+from tests.support.deliver import body_of
 from tests.support.paths import ROOT
 from tests.support.web import shot, status_of
 
@@ -50,12 +51,6 @@ def outbox(settings: Settings) -> list[tuple[Path, EmailMessage]]:
     return found
 
 
-def part(msg: EmailMessage, kind: str) -> str:
-    body = msg.get_body(preferencelist=(kind,))
-    assert body is not None
-    return str(body.get_content())
-
-
 def test_new_subscriber_confirms_and_gets_the_welcome_mail(
     site: tuple[str, Settings, Database], browser: Any, tmp_path: Path
 ) -> None:
@@ -74,7 +69,7 @@ def test_new_subscriber_confirms_and_gets_the_welcome_mail(
     Worker(settings, db).run(once=True)
     [(_, confirmation)] = outbox(settings)
     assert "confirm" in str(confirmation["Subject"]).lower()
-    (confirm_url,) = {w for w in part(confirmation, "plain").split() if "/confirm/" in w}
+    (confirm_url,) = {w for w in body_of(confirmation, "plain").split() if "/confirm/" in w}
     assert status_of(db, READER, "china-ai2x") == "unconfirmed"
 
     # 3. The subscriber opens the link and presses the button.
@@ -93,12 +88,12 @@ def test_new_subscriber_confirms_and_gets_the_welcome_mail(
     assert welcome["To"] == f"Mei Chen <{READER}>"
     assert welcome["List-Unsubscribe"].startswith(f"<{base}/u/")
     assert "Thank you for subscribing to the China AI2X Briefing" in " ".join(
-        part(welcome, "plain").split()
+        body_of(welcome, "plain").split()
     )
 
     # 5. The delivered HTML reads well on a phone: no sideways scrolling.
     html_file = tmp_path / "welcome.html"
-    html_file.write_text(part(welcome, "html"), encoding="utf-8")
+    html_file.write_text(body_of(welcome, "html"), encoding="utf-8")
     mail = browser.new_context(viewport={"width": 375, "height": 800}).new_page()
     mail.goto(html_file.as_uri())
     assert mail.locator("h1").first.inner_text() == "Welcome aboard"
