@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from mailer import links
-from mailer.errors import InvalidEmail, MailerError, NotFoundError
+from mailer.errors import EventError, InvalidEmail, MailerError, NotFoundError
 from mailer.lists import optin, public
 from mailer.web import archive, drafts
 from mailer.web.pages import WebState, render, web_state
@@ -239,7 +239,8 @@ async def ses_webhook(request: Request) -> Response:
             handle_sns_webhook, state.database, state.settings, headers, body
         )
     except MailerError as exc:
-        status = getattr(exc, "status", 400)
+        # A refused event carries its own status; any other error is a bad request.
+        status = exc.http_status if isinstance(exc, EventError) else 400
         message = exc.message
     return PlainTextResponse(message + "\n", status_code=status)
 
