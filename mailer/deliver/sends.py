@@ -35,11 +35,11 @@ from mailer.deliver.freeze import (
     freeze_for_list,
     freeze_with,
 )
-from mailer.deliver.mime import UnsafeHeader, addr_spec, check_header
+from mailer.deliver.mime import addr_spec, check_header
 from mailer.deliver.tokens import RecipientLinks
 from mailer.deliver.transports import OutgoingMessage, SendResult, open_transport
 from mailer.deliver.transports.base import Transport
-from mailer.errors import ConflictError, Hint, InvalidEmail, MailerError
+from mailer.errors import ConflictError, Hint, InvalidEmail, MailerError, UnsafeHeader
 from mailer.lists.addresses import email_hash, normalise_email
 from mailer.status import RecipientStatus, SendStatus
 
