@@ -420,9 +420,7 @@ def record_and_claim(
         sub_ids = sorted({row[4] for row in claimed if row[4] is not None})
         people = {
             row[0]: tuple(row[1:])
-            for row in session.execute(
-                _people(select(S.c.id).select_from(S), list_id).where(S.c.id.in_(sub_ids))
-            )
+            for row in session.execute(_people_by_id(), {**values, "sub_ids": sub_ids})
         }
     out = []
     for rid, email, ehash, attempts, sub_id in sorted(claimed, key=lambda row: row[0]):
@@ -486,6 +484,14 @@ def _pg_claim(dialect: Any, kinds: tuple[str, ...], limit: int) -> tuple[str, di
     ).add_cte(*(_outcome_statement(kind, True).cte(f"recorded_{kind}") for kind in kinds))
     compiled = statement.compile(dialect=dialect)
     return compiled.string, dict(compiled.params)
+
+
+@lru_cache(maxsize=1)
+def _people_by_id() -> Any:
+    """The people of the subscribers ``sub_ids`` (an expanding parameter) on list ``c_list``."""
+    return _people(select(S.c.id).select_from(S), bindparam("c_list", type_=BigInteger)).where(
+        S.c.id.in_(bindparam("sub_ids", expanding=True))
+    )
 
 
 def _people(query: Any, list_id: Any) -> Any:
