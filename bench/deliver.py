@@ -4,7 +4,8 @@ Database → claim → personalise → MIME → transport, measured in a fresh c
 process per run so that peak memory (ru_maxrss) belongs to that run alone:
 
 (a) the null transport at 100k recipients on SQLite and PostgreSQL, and at 1M
-    on SQLite (memory must stay flat);
+    on SQLite (memory must stay flat), then the lease sweeps every worker
+    poll and heartbeat runs over that million-row outbox;
 (b) the outbox transport (one .eml per message);
 (c) SMTP, 4 connections, to Postfix's ``smtp-sink``, against a bare smtplib
     loop sending one pre-built message over one connection;
@@ -148,6 +149,32 @@ def deliver(
     }
 
 
+def sweep(url: str) -> dict[str, Any]:
+    """Median time of one lease expiry and one renewal, the statements every
+    worker poll and heartbeat runs across the whole outbox."""
+    from statistics import median
+
+    from sqlalchemy import func, select
+
+    from mailer.clock import utcnow
+    from mailer.db import Database
+    from mailer.db import outbox as store
+    from mailer.db.models import Recipient
+
+    db = Database(url)
+    with db.session() as session:
+        rows = int(session.scalar(select(func.count()).select_from(Recipient)) or 0)
+    timings = []
+    for _ in range(21):
+        start = time.perf_counter()
+        with db.session() as session:
+            store.expire_leases(session, utcnow())
+            store.renew_lease(session, "bench-worker", utcnow())
+        timings.append(time.perf_counter() - start)
+    db.dispose()
+    return {"rows": rows, "ms": median(timings) * 1000}
+
+
 def _peak_mb() -> float:
     """Peak RSS of this program: VmHWM, which exec resets. ru_maxrss would also
     count the parent's size at fork time (Linux carries it across exec)."""
@@ -227,7 +254,9 @@ def child(argv: list[str]) -> None:
     if mode == "populate":
         populate(argv[1], int(argv[2]))
         return
-    if mode == "deliver":
+    if mode == "sweep":
+        out = sweep(argv[1])
+    elif mode == "deliver":
         out = deliver(argv[1], Path(argv[2]), Path(argv[3]), argv[4], argv[5])
     elif mode == "bare-smtp":
         out = bare_smtp(int(argv[1]), Path(argv[2]), int(argv[3]))
@@ -394,7 +423,18 @@ def _bench_null(report: Report, issue: Path, workdir: Path) -> None:
         report.add(
             SECTION, "null transport, PostgreSQL", 0, "msg/s", note=f"skipped: no {PG_ADMIN}"
         )
-    big = _null_run(report, issue, workdir, "SQLite", _sqlite(workdir, "null1m"), 1_000_000)
+    million = _sqlite(workdir, "null1m")
+    big = _null_run(report, issue, workdir, "SQLite", million, 1_000_000)
+    swept = _run("sweep", million)
+    report.add(
+        SECTION,
+        f"lease expiry + renewal, SQLite outbox of {swept['rows']:,} rows",
+        swept["ms"],
+        "ms",
+        target="< 5",
+        ok=swept["ms"] < 5,
+        note="run by every worker poll and heartbeat",
+    )
     growth = big["peak_mb"] / small["peak_mb"]
     report.add(
         SECTION,

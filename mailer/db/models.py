@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -209,6 +210,15 @@ class Recipient(Base):
         UniqueConstraint("send_id", "subscriber_id", name="uq_send_recipients_send_subscriber"),
         # id last: a claim walks queued rows in id order straight off the index.
         Index("ix_send_recipients_send_status", "send_id", "status", "id"),
+        # Only the rows in flight (a batch per worker): lease expiry and
+        # renewal look across every send, and without it they read the whole
+        # table, history included, on every poll.
+        Index(
+            "ix_send_recipients_in_flight",
+            "lease_until",
+            sqlite_where=text(f"status = '{RecipientStatus.SENDING}'"),
+            postgresql_where=text(f"status = '{RecipientStatus.SENDING}'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

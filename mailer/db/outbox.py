@@ -647,7 +647,7 @@ def expire_leases(session: Session, now: datetime) -> int:
     """Rows in flight whose worker's lease ran out become ``uncertain``."""
     result = session.execute(
         update(R)
-        .where(R.c.status == RS.SENDING, R.c.lease_until < now)
+        .where(leases.in_flight(R), R.c.lease_until < now)
         .values(status=RS.UNCERTAIN, error=_LOST, **_FREE)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -656,7 +656,7 @@ def expire_leases(session: Session, now: datetime) -> int:
 def orphan_in_flight(session: Session) -> int:
     """Every row in flight becomes ``uncertain``: for a worker known to be the only one."""
     result = session.execute(
-        update(R).where(R.c.status == RS.SENDING).values(status=RS.UNCERTAIN, error=_LOST, **_FREE)
+        update(R).where(leases.in_flight(R)).values(status=RS.UNCERTAIN, error=_LOST, **_FREE)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
