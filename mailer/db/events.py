@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, func, or_, select, text, update
+from sqlalchemy import DateTime, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -314,7 +314,11 @@ def sent_recipients(session: Session, send_id: int) -> list[tuple[str, str | Non
     """(address, SES MessageId) of a send's sent recipients, in id order."""
     rows = session.execute(
         select(Recipient.email, Recipient.provider_message_id)
-        .where(Recipient.send_id == send_id, Recipient.status == RecipientStatus.SENT)
+        .where(
+            Recipient.send_id == send_id,
+            Recipient.status == RecipientStatus.SENT,
+            Recipient.email != "",  # erased on request
+        )
         .order_by(Recipient.id)
     )
     return [(str(email), pmid) for email, pmid in rows]
@@ -341,3 +345,48 @@ def attach_events(session: Session, links: Sequence[tuple[int, int, int]]) -> No
             .values(recipient_id=bindparam("rid"), send_id=bindparam("sid"), orphan=False),
             [{"eid": e, "rid": r, "sid": s} for e, r, s in links],
         )
+
+
+# --- erasure ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """An event about a person, with what erasure rewrites."""
+
+    id: int
+    matched: bool  # on an outbox row (counted in a report), or an orphan
+    detail: str
+    ip_address: str | None
+
+
+def feedback_about(session: Session, address: str, rows: Any) -> list[Feedback]:
+    """The events about ``address`` (trimmed, lower-cased), or on one of ``rows``
+    (a query of outbox row ids), that still hold an address or a payload."""
+    on_rows = and_(
+        Event.recipient_id.in_(rows.scalar_subquery()),
+        or_(Event.email.is_not(None), Event.payload != ""),
+    )
+    found = session.execute(
+        select(Event.id, Event.recipient_id, Event.detail, Event.ip_address).where(
+            or_(Event.email == address, on_rows)
+        )
+    )
+    return [Feedback(int(i), rid is not None, str(d or ""), ip) for i, rid, d, ip in found]
+
+
+def erase_feedback(
+    session: Session, rewritten: Sequence[tuple[int, str, str | None]], dropped: Sequence[int]
+) -> None:
+    """Rewrite events (id, detail, ip address) without the person's address or
+    raw payload, and delete the ``dropped`` ones."""
+    table: Any = Event.__table__
+    if rewritten:
+        session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("eid"))
+            .values(email=None, payload="", detail=bindparam("d"), ip_address=bindparam("ip")),
+            [{"eid": e, "d": d, "ip": ip} for e, d, ip in rewritten],
+        )
+    for part in _chunks(list(dropped)):
+        session.execute(delete(table).where(table.c.id.in_(part)))

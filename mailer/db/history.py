@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mailer.clock import utcnow
+from mailer.db import outbox
 from mailer.db.models import Event, HistoryEntry, MailingList, Recipient, Send, Subscriber
 from mailer.lists.addresses import email_hash
 
@@ -118,6 +119,7 @@ class EventLine:
 def deliveries_of(session: Session, email: str, limit: int = 200) -> list[Delivery]:
     """The messages sent to ``email`` (by address or by subscriber), newest send first."""
     digest = email_hash(email)
+    person = session.scalar(select(Subscriber.id).where(Subscriber.email_hash == digest))
     rows = session.execute(
         select(
             Send.id,
@@ -137,14 +139,7 @@ def deliveries_of(session: Session, email: str, limit: int = 200) -> list[Delive
         )
         .join(Send, Send.id == Recipient.send_id)
         .join(MailingList, MailingList.id == Send.list_id)
-        .where(
-            or_(
-                Recipient.email_hash == digest,
-                Recipient.subscriber_id.in_(
-                    select(Subscriber.id).where(Subscriber.email_hash == digest)
-                ),
-            )
-        )
+        .where(outbox.of_person(person, digest))
         .order_by(Send.id.desc())
         .limit(limit)
     ).all()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailer.clock import utcnow
@@ -75,6 +75,13 @@ def add(session: Session, **values: Any) -> int:
     session.add(row)
     session.flush()
     return row.id
+
+
+def erase_address(session: Session, address: str) -> int:
+    """Delete every row to ``address`` (trimmed, lower-cased), whatever its state:
+    a forgotten person gets no confirmation or welcome, and no copy stays."""
+    result = session.execute(delete(QueuedMail).where(func.lower(QueuedMail.to_email) == address))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def claim_one(

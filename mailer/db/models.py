@@ -219,6 +219,15 @@ class Recipient(Base):
             sqlite_where=text(f"status = '{RecipientStatus.SENDING}'"),
             postgresql_where=text(f"status = '{RecipientStatus.SENDING}'"),
         ),
+        # The rows of deleted (forgotten) subscribers, found by address hash:
+        # a person's history, and erasure. Rows still linked to a subscriber
+        # never enter it, so sending pays nothing for it.
+        Index(
+            "ix_send_recipients_unlinked_hash",
+            "email_hash",
+            sqlite_where=text("subscriber_id IS NULL"),
+            postgresql_where=text("subscriber_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     exists,
     func,
     literal,
@@ -268,7 +269,7 @@ def recipients_with_status(
 ) -> list[tuple[str, str, int]]:
     """(email, error, attempts) of recipients in ``status``, at most ``limit``."""
     rows = session.execute(
-        select(R.c.email, R.c.error, R.c.attempts)
+        select(shown_address(), R.c.error, R.c.attempts)
         .where(R.c.send_id == send_id, R.c.status == status)
         .order_by(R.c.id)
         .limit(limit)
@@ -295,6 +296,41 @@ def finish_if_done(session: Session, send_id: int, now: datetime) -> bool:
     return set_status(
         session, send_id, SendStatus.DONE, only_from=[SendStatus.RUNNING], finished_at=now
     )
+
+
+# --- erasure ------------------------------------------------------------------------
+
+
+# What reports show for an address erased on request (the outbox row keeps
+# its outcome, not the address).
+ERASED = "(erased)"
+
+
+def shown_address() -> Any:
+    """The outbox row's address, or ``ERASED`` in its place."""
+    return case((R.c.email == "", literal(ERASED)), else_=R.c.email).label("email")
+
+
+def of_person(subscriber_id: int | None, digest: str) -> Any:
+    """Outbox rows of a person: the subscriber's, and those of any earlier
+    subscriber with the same address, unlinked when it was deleted."""
+    # Each side has its index (the second a partial one), so neither reads the
+    # whole outbox; the subscriber's id must be a value, not a subquery, for
+    # PostgreSQL to combine the two.
+    unlinked = and_(R.c.subscriber_id.is_(None), R.c.email_hash == digest)
+    return unlinked if subscriber_id is None else or_(R.c.subscriber_id == subscriber_id, unlinked)
+
+
+def rows_of_person(subscriber_id: int | None, digest: str) -> Any:
+    """A query of the ids of a person's outbox rows (``of_person``)."""
+    return select(R.c.id).where(of_person(subscriber_id, digest))
+
+
+def erase_addresses(session: Session, subscriber_id: int | None, digest: str) -> int:
+    """Blank the address on a person's outbox rows; their outcomes and counts stay."""
+    rows = rows_of_person(subscriber_id, digest).scalar_subquery()
+    result = session.execute(update(R).where(R.c.id.in_(rows), R.c.email != "").values(email=""))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 # --- claims and outcomes ------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
+from mailer.db import outbox
 from mailer.db.models import Event, MailingList, Recipient, Send
 from mailer.status import RecipientStatus
 
@@ -131,7 +132,7 @@ def recipients_matching(
     )
     stmt = select(
         R.id,
-        R.email,
+        outbox.shown_address(),
         feedback.label("feedback"),
         R.status,
         R.error,

@@ -22,6 +22,7 @@ from mailer.errors import ConflictError, Hint, MailerError, NotFoundError, Probl
 from mailer.headertext import MAX_DISPLAY_NAME, one_line_problem
 from mailer.lists import welcome as welcome_mail
 from mailer.lists.addresses import email_hash, needs_smtputf8, normalise_email
+from mailer.lists.erasure import erase_traces
 from mailer.lists.optin import SubscribeOutcome, subscribe
 from mailer.status import SubscriptionStatus as Status
 from mailer.status import SuppressionReason
@@ -212,10 +213,14 @@ def forget(db: Database, email: str, actor: str = "cli") -> bool:
     """Erase a person's data, keeping only the address hash as a suppression.
 
     Their history goes too; one line (no personal data) records the erasure.
+    So does the address in past sends, feedback events and queued mail
+    (``erasure``); the reports keep their counts.
     """
     with db.session() as session:
-        existed = store.forget(session, email)
         digest = email_hash(email)
+        person = store.find_subscriber_by_hash(session, digest)
+        traces = erase_traces(session, email, digest, person.id if person else None)
+        existed = store.forget(session, email) or traces > 0
         log.erase(session, digest)
         log.record_hash(session, digest, "forgotten", actor=actor, detail="erased on request")
         return existed

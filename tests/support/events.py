@@ -144,6 +144,7 @@ def make_world(db: Database) -> World:
                 send_id=send.id,
                 subscriber_id=sub.id,
                 email=email,
+                email_hash=email_hash(email),
                 status=RecipientStatus.SENT,
                 attempts=1,
                 message_id=f"<{name}.42@news.example.org>",
