@@ -328,7 +328,8 @@ def orphan_events(session: Session, limit: int) -> list[tuple[int, str, str, str
     """(id, dedupe key, payload, source) of the oldest SES orphans (unknown ones excluded)."""
     rows = session.execute(
         select(Event.id, Event.dedupe_key, Event.payload, Event.source)
-        .where(Event.orphan.is_(True), Event.event_type != "unknown")
+        # An erased payload (its person was forgotten) can never be matched.
+        .where(Event.orphan.is_(True), Event.event_type != "unknown", Event.payload != "")
         .order_by(Event.id)
         .limit(limit)
     )

@@ -36,6 +36,7 @@ from mailer.db import subscribers
 from mailer.errors import ParseError
 from mailer.events.parse import FeedbackEvent, Kind, parse_ses
 from mailer.lists.addresses import email_hash
+from mailer.lists.erasure import network_of, scrub
 from mailer.status import SuppressionReason
 
 
@@ -90,7 +91,9 @@ def _match(session: Session, events: Sequence[FeedbackEvent]) -> dict[str, store
     for ev in events:
         rows = by_pmid.get(ev.ses_message_id or "", [])
         hit = next((r for r in rows if r.email.strip().lower() == ev.email), None)
-        if hit is None and len(rows) == 1 and ev.email is None:
+        # One message, one row: its own, even when the address on it was
+        # erased on request (the report still counts what befell it).
+        if hit is None and len(rows) == 1 and (ev.email is None or rows[0].email == ""):
             hit = rows[0]
         if hit is not None:
             out[ev.dedupe_key] = hit
@@ -120,31 +123,38 @@ def process(
     known = store.existing_keys(session, unique)
     fresh = [ev for key, ev in unique.items() if key not in known]
     matches = _match(session, fresh)
+    erased = _about_forgotten(session, fresh, matches)
     now = utcnow()
     rows = []
     for ev in fresh:
         ref = matches.get(ev.dedupe_key)
-        rows.append(
-            {
-                "dedupe_key": ev.dedupe_key,
-                "source": ev.source[:20],
-                "event_type": ev.kind,
-                "ses_message_id": (ev.ses_message_id or None) and ev.ses_message_id[:250],
-                "email": ev.email[:320] if ev.email else None,
-                "send_id": ref.send_id if ref else None,
-                "recipient_id": ref.id if ref else None,
-                "bounce_type": ev.bounce_type,
-                "detail": ev.detail,
-                "occurred_at": ev.occurred_at,
-                "received_at": now,
-                "orphan": ref is None,
-                "payload": ev.payload,
-                "link": ev.link,
-                "link_tags": ev.link_tags,
-                "user_agent": ev.user_agent,
-                "ip_address": ev.ip_address,
-            }
-        )
+        row = {
+            "dedupe_key": ev.dedupe_key,
+            "source": ev.source[:20],
+            "event_type": ev.kind,
+            "ses_message_id": (ev.ses_message_id or None) and ev.ses_message_id[:250],
+            "email": ev.email[:320] if ev.email else None,
+            "send_id": ref.send_id if ref else None,
+            "recipient_id": ref.id if ref else None,
+            "bounce_type": ev.bounce_type,
+            "detail": ev.detail,
+            "occurred_at": ev.occurred_at,
+            "received_at": now,
+            "orphan": ref is None,
+            "payload": ev.payload,
+            "link": ev.link,
+            "link_tags": ev.link_tags,
+            "user_agent": ev.user_agent,
+            "ip_address": ev.ip_address,
+        }
+        if ev.dedupe_key in erased:
+            row.update(
+                email=None,
+                payload="",
+                detail=scrub(ev.detail, ev.email or ""),
+                ip_address=network_of(ev.ip_address),
+            )
+        rows.append(row)
     inserted = store.insert_events(session, rows)
     new = [ev for ev in fresh if ev.dedupe_key in inserted]
     result.new = len(new)
@@ -157,6 +167,25 @@ def process(
             result.orphans += 1
     _apply(session, new, matches, policy, result)
     return result
+
+
+def _about_forgotten(
+    session: Session, events: Sequence[FeedbackEvent], matches: dict[str, store.RecipientRef]
+) -> set[str]:
+    """Dedupe keys of the events about a person who was forgotten: feedback that
+    comes after the erasure is stored as erased, not with the address again."""
+    hashes = {email_hash(ev.email) for ev in events if ev.email}
+    forgotten = {
+        digest
+        for digest, reason in subscribers.suppressed_hashes(session, sorted(hashes)).items()
+        if reason == SuppressionReason.FORGOTTEN
+    }
+    return {
+        ev.dedupe_key
+        for ev in events
+        if (ev.email and email_hash(ev.email) in forgotten)
+        or (ev.dedupe_key in matches and matches[ev.dedupe_key].email == "")
+    }
 
 
 def _apply(

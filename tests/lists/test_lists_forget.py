@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from mailer.db import Database, mailqueue
 from mailer.db import engagement as engagement_store
+from mailer.db import events as events_store
 from mailer.db import outbox as outbox_store
 from mailer.db import reports as report_store
 from mailer.db.models import Base, Event, Recipient
@@ -106,6 +107,30 @@ def test_forget_leaves_the_address_nowhere_and_the_report_unchanged(
         (world.send_id, RecipientStatus.SENT, 1)
     ]
     assert events == []
+
+
+def test_feedback_after_forgetting_counts_but_brings_no_address_back(
+    db: Database, mailer_cli, tmp_path: Path
+) -> None:
+    world = make_world(db)
+    _ingest(mailer_cli, tmp_path)
+    assert people.forget(db, "dave@example.org") is True
+    # SES reports a click on the message after the erasure, and one it cannot
+    # match to a send.
+    stray = payload("event-click.json")
+    stray["mail"]["messageId"] = "0102019-later-000000"
+    stray["mail"]["headers"] = []
+    (tmp_path / "later.json").write_text(json.dumps(stray), encoding="utf-8")
+    late = mailer_cli(
+        "events", "ingest", str(PAYLOADS / "event-click.json"), str(tmp_path / "later.json")
+    )
+    assert late.exit_code == 0, late.output
+    assert "2 new, 0 duplicates, 1 matched, 1 orphans" in late.output
+    assert "dave@example.org" not in _everything(db)
+    assert world.recipient("dave").clicks == 1  # the report counts it
+    with db.session() as s:
+        # Nothing left to match it by: the orphan is not retried for ever.
+        assert events_store.orphan_events(s, 10) == []
 
 
 def test_forget_reports_traces_of_an_address_with_no_subscriber_left(
