@@ -361,19 +361,24 @@ class Feedback:
     ip_address: str | None
 
 
-def feedback_about(session: Session, address: str, rows: Any) -> list[Feedback]:
-    """The events about ``address`` (trimmed, lower-cased), or on one of ``rows``
-    (a query of outbox row ids), that still hold an address or a payload."""
-    on_rows = and_(
-        Event.recipient_id.in_(rows.scalar_subquery()),
-        or_(Event.email.is_not(None), Event.payload != ""),
-    )
-    found = session.execute(
-        select(Event.id, Event.recipient_id, Event.detail, Event.ip_address).where(
-            or_(Event.email == address, on_rows)
+def feedback_about(session: Session, address: str, row_ids: Sequence[int]) -> list[Feedback]:
+    """The events about ``address`` (trimmed, lower-cased), or on one of the
+    outbox rows ``row_ids``, that still hold an address or a payload."""
+    # Ids as values, not a subquery: PostgreSQL then reads both indexes of
+    # events instead of the whole table.
+    found: dict[int, Feedback] = {}
+    for part in list(_chunks(list(row_ids))) or [[]]:
+        on_rows = and_(
+            Event.recipient_id.in_(part), or_(Event.email.is_not(None), Event.payload != "")
         )
-    )
-    return [Feedback(int(i), rid is not None, str(d or ""), ip) for i, rid, d, ip in found]
+        rows = session.execute(
+            select(Event.id, Event.recipient_id, Event.detail, Event.ip_address).where(
+                or_(Event.email == address, on_rows)
+            )
+        )
+        for i, rid, detail, ip in rows:
+            found[int(i)] = Feedback(int(i), rid is not None, str(detail or ""), ip)
+    return list(found.values())
 
 
 def erase_feedback(

@@ -321,16 +321,24 @@ def of_person(subscriber_id: int | None, digest: str) -> Any:
     return unlinked if subscriber_id is None else or_(R.c.subscriber_id == subscriber_id, unlinked)
 
 
-def rows_of_person(subscriber_id: int | None, digest: str) -> Any:
-    """A query of the ids of a person's outbox rows (``of_person``)."""
-    return select(R.c.id).where(of_person(subscriber_id, digest))
+def rows_of_person(session: Session, subscriber_id: int | None, digest: str) -> list[int]:
+    """The ids of a person's outbox rows (``of_person``): one per send they were in."""
+    return list(session.scalars(select(R.c.id).where(of_person(subscriber_id, digest))))
 
 
-def erase_addresses(session: Session, subscriber_id: int | None, digest: str) -> int:
-    """Blank the address on a person's outbox rows; their outcomes and counts stay."""
-    rows = rows_of_person(subscriber_id, digest).scalar_subquery()
-    result = session.execute(update(R).where(R.c.id.in_(rows), R.c.email != "").values(email=""))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+def erase_addresses(session: Session, row_ids: Sequence[int]) -> int:
+    """Blank the address on these outbox rows; their outcomes and counts stay."""
+    blanked = 0
+    for start in range(0, len(row_ids), _ID_CHUNK):
+        part = row_ids[start : start + _ID_CHUNK]
+        result = session.execute(
+            update(R).where(R.c.id.in_(part), R.c.email != "").values(email="")
+        )
+        blanked += int(result.rowcount)  # type: ignore[attr-defined]
+    return blanked
+
+
+_ID_CHUNK = 2000  # ids per IN list: well under SQLite's limit of 32,766 parameters
 
 
 # --- claims and outcomes ------------------------------------------------------------

@@ -23,7 +23,7 @@ def erase_traces(session: Session, email: str, digest: str, subscriber_id: int |
     """Erase the address outside the subscriber row (call before deleting that
     row, while its outbox rows still point at it); returns how many rows held it."""
     address = email.strip().lower()
-    rows = outbox.rows_of_person(subscriber_id, digest)
+    rows = outbox.rows_of_person(session, subscriber_id, digest)
     about = events.feedback_about(session, address, rows)
     rewritten = [
         (event.id, scrub(event.detail, address), network_of(event.ip_address))
@@ -34,7 +34,7 @@ def erase_traces(session: Session, email: str, digest: str, subscriber_id: int |
     # is the very thing erased: it goes.
     dropped = [event.id for event in about if not event.matched]
     events.erase_feedback(session, rewritten, dropped)
-    blanked = outbox.erase_addresses(session, subscriber_id, digest)
+    blanked = outbox.erase_addresses(session, rows)
     return blanked + len(about) + mailqueue.erase_address(session, address)
 
 

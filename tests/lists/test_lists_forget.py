@@ -4,6 +4,7 @@ keep their counts (``mailer.lists.erasure``), on both databases."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from mailer.db import outbox as outbox_store
 from mailer.db import reports as report_store
 from mailer.db.models import Base, Event, Recipient
 from mailer.lists import people
-from mailer.lists.erasure import network_of, scrub
+from mailer.lists.addresses import email_hash
+from mailer.lists.erasure import erase_traces, network_of, scrub
 from mailer.status import RecipientStatus
 from tests.support.events import PAYLOADS, World, make_world, payload
 from tests.support.plans import plan_of
@@ -148,10 +150,14 @@ def test_forget_reports_traces_of_an_address_with_no_subscriber_left(
 def test_a_persons_rows_are_found_through_indexes(db: Database) -> None:
     # The subscriber page and erasure look a person up in the outbox of every
     # send ever made: reading it whole would grow with each send.
-    make_world(db)
+    world = make_world(db)
     plan = plan_of(db, lambda s: people.mail_history(db, "dave@example.org"), "send_recipients")
     assert "ix_send_recipients_unlinked_hash" in plan, plan
     assert "ix_send_recipients_subscriber_id" in plan, plan
+    dave = world.recipient("dave").subscriber_id
+    erase = partial(erase_traces, email="dave@example.org", digest=email_hash("dave@example.org"))
+    plan = plan_of(db, lambda s: erase(s, subscriber_id=dave), "SELECT events.id")
+    assert "ix_events_email" in plan and "ix_events_recipient_id" in plan, plan
 
 
 def test_scrub_and_network_keep_what_reports_need() -> None:
