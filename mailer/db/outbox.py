@@ -326,6 +326,9 @@ def rows_of_person(session: Session, subscriber_id: int | None, digest: str) -> 
     return list(session.scalars(select(R.c.id).where(of_person(subscriber_id, digest))))
 
 
+_ID_CHUNK = 2000  # ids per IN list: well under SQLite's limit of 32,766 parameters
+
+
 def erase_addresses(session: Session, row_ids: Sequence[int]) -> int:
     """Blank the address on these outbox rows; their outcomes and counts stay."""
     blanked = 0
@@ -336,9 +339,6 @@ def erase_addresses(session: Session, row_ids: Sequence[int]) -> int:
         )
         blanked += int(result.rowcount)  # type: ignore[attr-defined]
     return blanked
-
-
-_ID_CHUNK = 2000  # ids per IN list: well under SQLite's limit of 32,766 parameters
 
 
 # --- claims and outcomes ------------------------------------------------------------

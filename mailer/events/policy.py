@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -124,6 +124,12 @@ def process(
     fresh = [ev for key, ev in unique.items() if key not in known]
     matches = _match(session, fresh)
     erased = _about_forgotten(session, fresh, matches)
+    # Their details may quote the address (a bounce's diagnostic), and reach
+    # the outbox row too (a reject's reason).
+    fresh = [
+        replace(ev, detail=scrub(ev.detail, ev.email or "")) if ev.dedupe_key in erased else ev
+        for ev in fresh
+    ]
     now = utcnow()
     rows = []
     for ev in fresh:
@@ -148,12 +154,7 @@ def process(
             "ip_address": ev.ip_address,
         }
         if ev.dedupe_key in erased:
-            row.update(
-                email=None,
-                payload="",
-                detail=scrub(ev.detail, ev.email or ""),
-                ip_address=network_of(ev.ip_address),
-            )
+            row.update(email=None, payload="", ip_address=network_of(ev.ip_address))
         rows.append(row)
     inserted = store.insert_events(session, rows)
     new = [ev for ev in fresh if ev.dedupe_key in inserted]

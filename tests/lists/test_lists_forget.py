@@ -117,19 +117,25 @@ def test_feedback_after_forgetting_counts_but_brings_no_address_back(
     world = make_world(db)
     _ingest(mailer_cli, tmp_path)
     assert people.forget(db, "dave@example.org") is True
-    # SES reports a click on the message after the erasure, and one it cannot
-    # match to a send.
+    assert people.forget(db, "alice@example.org") is True
+    # SES reports a click on the message after the erasure, one it cannot
+    # match to a send, and a second bounce whose diagnostic names the address.
     stray = payload("event-click.json")
     stray["mail"]["messageId"] = "0102019-later-000000"
     stray["mail"]["headers"] = []
     (tmp_path / "later.json").write_text(json.dumps(stray), encoding="utf-8")
-    late = mailer_cli(
-        "events", "ingest", str(PAYLOADS / "event-click.json"), str(tmp_path / "later.json")
-    )
+    bounce = payload("event-bounce-permanent.json")
+    bounce["bounce"]["feedbackId"] = "0102019-second-bounce-000000"
+    (tmp_path / "bounce.json").write_text(json.dumps(bounce), encoding="utf-8")
+    late_files = [tmp_path / "later.json", tmp_path / "bounce.json"]
+    files = [str(PAYLOADS / "event-click.json"), *map(str, late_files)]
+    late = mailer_cli("events", "ingest", *files)
     assert late.exit_code == 0, late.output
-    assert "2 new, 0 duplicates, 1 matched, 1 orphans" in late.output
-    assert "dave@example.org" not in _everything(db)
+    assert "3 new, 0 duplicates, 2 matched, 1 orphans" in late.output
+    everything = _everything(db)
+    assert "dave@example.org" not in everything and "alice@example.org" not in everything
     assert world.recipient("dave").clicks == 1  # the report counts it
+    assert world.recipient("alice").bounce_type == "hard"
     with db.session() as s:
         # Nothing left to match it by: the orphan is not retried for ever.
         assert events_store.orphan_events(s, 10) == []
