@@ -256,8 +256,10 @@ CONFIRM: dict[str, tuple[str, str]] = {
     ),
     "forget": (
         "Forget {email}?",
-        "Their name, attributes, subscriptions and history are erased for good. Only a hash "
-        "of the address is kept, so it is never mailed again, even if imported later.",
+        "Their name, attributes, subscriptions and history are erased for good, and the "
+        "address leaves past sends' recipient lists, feedback events and queued mail; reports "
+        "keep their counts. Only a hash of the address is kept, so it is never mailed again, "
+        "even if imported later.",
     ),
 }
 

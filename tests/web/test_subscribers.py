@@ -292,6 +292,7 @@ def test_forget_asks_first_and_keeps_only_the_hash(
     form = {"email": "f@example.org", "csrf_token": token}
     asked = editor.post("/admin/subscribers/forget", data=form)
     assert "Forget f@example.org?" in asked.text and status_of(app_db, "f@example.org") == "active"
+    assert "feedback events and queued mail; reports keep their counts" in asked.text
     r = editor.post("/admin/subscribers/forget", data={**form, "confirmed": "yes"})
     assert r.status_code == 303 and r.headers["location"] == "/admin/subscribers"
     assert "f@example.org is forgotten" in editor.get("/admin/subscribers").text
