@@ -56,7 +56,7 @@ def _counts(db: Database, world: World) -> dict[str, Any]:
 def _ingest(mailer_cli, tmp_path: Path) -> None:
     names = ["event-bounce-permanent.json", "event-delivery.json", "event-open.json"]
     files = [str(PAYLOADS / name) for name in names]
-    # An open SES could not match to a send yet: stored as an orphan, by address.
+    # A click SES could not match to a send yet: stored as an orphan, by address.
     stray = payload("event-click.json")
     stray["mail"]["messageId"] = "0102019-unknown-000000"
     stray["mail"]["headers"] = []
