@@ -8,6 +8,8 @@
 - ``overview``: counts per list and browsing subscribers (the operator's view).
 - ``people``: the operator's actions on one subscriber (``mailer subscribers …``),
   and what was sent to them.
+- ``erasure``: what forgetting a person erases beyond their subscriber row (the
+  address in past sends, feedback events and queued mail).
 - ``welcome``: each list's welcome mail.
 - ``importer`` / ``exporter``: CSV in and out.
 
