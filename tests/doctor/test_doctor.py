@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -15,6 +15,8 @@ from botocore.stub import Stubber
 from mailer.clock import utcnow
 from mailer.config import Settings
 from mailer.db import Database
+from mailer.db import guardrails as guardrails_store
+from mailer.db.guardrails import ListRates
 from mailer.db.models import Recipient, Send
 from mailer.doctor import FAIL, PASS, UNKNOWN, WARN, diagnose
 from mailer.events import ses as ses_setup
@@ -55,9 +57,19 @@ def add_list(db: Database, slug: str, sender: str) -> int:
         return ml.id
 
 
-def add_sent(db: Database, list_id: int, n: int, hard: int = 0, complaints: int = 0) -> int:
-    """A send of ``n`` messages yesterday: ``hard`` of them bounced, ``complaints`` complained."""
-    when = utcnow() - timedelta(days=1)
+def add_sent(
+    db: Database,
+    list_id: int,
+    n: int,
+    hard: int = 0,
+    complaints: int = 0,
+    *,
+    when: datetime | None = None,
+    finished: datetime | None = None,
+) -> int:
+    """A send of ``n`` messages ``when`` (yesterday by default), finished at
+    ``finished`` (or still open): ``hard`` of them bounced, ``complaints`` complained."""
+    when = when or utcnow() - timedelta(days=1)
     with db.session() as s:
         send = Send(
             issue_slug=f"i{list_id}",
@@ -67,6 +79,7 @@ def add_sent(db: Database, list_id: int, n: int, hard: int = 0, complaints: int 
             status_reason="",
             created_at=when,
             started_at=when,
+            finished_at=finished,
             total=n,
         )
         s.add(send)
@@ -124,6 +137,23 @@ def test_bad_configuration_and_list_rates_fail(
     fixes = {c.item: c.fix for c in result.checks}
     assert "https" in fixes["site.base_url"] and "secrets.token_urlsafe" in fixes["site.secret_key"]
     assert result.exit_code == 1
+
+
+def test_list_rates_count_what_was_sent_in_the_window_whatever_the_send(db: Database) -> None:
+    weekly = add_list(db, "weekly", "news@good.example")
+    since = utcnow() - timedelta(days=30)
+    # Long done: not counted, and its rows are not even read.
+    add_sent(
+        db, weekly, 7, hard=7, when=since - timedelta(days=9), finished=since - timedelta(days=9)
+    )
+    # Retried: reopened, so no end yet.
+    add_sent(db, weekly, 3, hard=1, when=since + timedelta(days=20))
+    # Cancelled just before the window opened, its last batch recorded just after.
+    add_sent(
+        db, weekly, 2, when=since + timedelta(minutes=1), finished=since - timedelta(minutes=1)
+    )
+    with db.session() as s:
+        assert guardrails_store.list_rates(s, since) == [ListRates("weekly", 5, 1, 0)]
 
 
 # Calls moto's SES v2 lacks: botocore's Stubber answers them (and checks their shapes).
