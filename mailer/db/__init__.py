@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,15 @@ from mailer.config import Settings, sqlite_file
 from mailer.errors import Hint, MailerError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+IN_LIST_CHUNK = 2000  # parameters per IN list: well under SQLite's limit of 32,766
+
+
+def in_chunks(items: Sequence[Any], size: int = IN_LIST_CHUNK) -> Iterable[Sequence[Any]]:
+    """``items`` in slices small enough for one ``IN (…)`` list each."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
 
 
 def is_sqlite(engine: Engine) -> bool:

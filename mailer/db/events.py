@@ -18,10 +18,9 @@ from sqlalchemy import DateTime, and_, bindparam, delete, func, or_, select, tex
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from mailer.db import in_chunks
 from mailer.db.models import Event, Recipient, Send
 from mailer.status import RecipientStatus
-
-CHUNK = 2000  # parameters per IN list: well under SQLite's limit of 32,766
 
 
 @dataclass(frozen=True)
@@ -34,18 +33,13 @@ class RecipientRef:
     subscriber_id: int | None
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def recipients_by_provider_id(
     session: Session, provider_ids: Iterable[str]
 ) -> dict[str, list[RecipientRef]]:
     """Outbox rows by SES MessageId (one message may name several recipients)."""
     ids = sorted(set(provider_ids))
     out: dict[str, list[RecipientRef]] = {}
-    for part in _chunks(ids):
+    for part in in_chunks(ids):
         rows = session.execute(
             select(
                 Recipient.provider_message_id,
@@ -69,7 +63,7 @@ def recipients_by_send_and_email(
         by_send.setdefault(send_id, set()).add(email)
     out: dict[tuple[int, str], RecipientRef] = {}
     for send_id, emails in by_send.items():
-        for part in _chunks(sorted(emails)):
+        for part in in_chunks(sorted(emails)):
             rows = session.execute(
                 select(Recipient.id, Recipient.send_id, Recipient.email, Recipient.subscriber_id)
                 .where(Recipient.send_id == send_id)
@@ -147,7 +141,7 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.dedupe_key)
     )
-    for part in _chunks(rows, 1000):
+    for part in in_chunks(rows, 1000):
         new.update(conn.execute(stmt, list(part)).scalars())
     return new
 
@@ -155,7 +149,7 @@ def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
 def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     """Of ``keys``, those already stored."""
     found: set[str] = set()
-    for part in _chunks(sorted(set(keys))):
+    for part in in_chunks(sorted(set(keys))):
         found.update(session.scalars(select(Event.dedupe_key).where(Event.dedupe_key.in_(part))))
     return found
 
@@ -262,7 +256,7 @@ def soft_bounce_times(
 ) -> dict[str, list[datetime]]:
     """When each address bounced softly (transient or undetermined) since ``since``."""
     out: dict[str, list[datetime]] = {}
-    for part in _chunks(sorted(set(emails))):
+    for part in in_chunks(sorted(set(emails))):
         rows = session.execute(
             select(Event.email, Event.occurred_at).where(
                 Event.email.in_(part),
@@ -280,7 +274,7 @@ def list_ids_of_sends(session: Session, send_ids: Iterable[int]) -> dict[int, in
     """Send id -> list id."""
     ids = sorted(set(send_ids))
     out: dict[int, int] = {}
-    for part in _chunks(ids):
+    for part in in_chunks(ids):
         rows = session.execute(select(Send.id, Send.list_id).where(Send.id.in_(part)))
         out.update({send_id: list_id for send_id, list_id in rows})
     return out
@@ -367,7 +361,7 @@ def feedback_about(session: Session, address: str, row_ids: Sequence[int]) -> li
     # Ids as values, not a subquery: PostgreSQL then reads both indexes of
     # events instead of the whole table.
     found: dict[int, Feedback] = {}
-    for part in list(_chunks(list(row_ids))) or [[]]:
+    for part in list(in_chunks(list(row_ids))) or [[]]:
         on_rows = and_(
             Event.recipient_id.in_(part), or_(Event.email.is_not(None), Event.payload != "")
         )
@@ -394,5 +388,5 @@ def erase_feedback(
             .values(email=None, payload="", detail=bindparam("d"), ip_address=bindparam("ip")),
             [{"eid": e, "d": d, "ip": ip} for e, d, ip in rewritten],
         )
-    for part in _chunks(list(dropped)):
+    for part in in_chunks(list(dropped)):
         session.execute(delete(table).where(table.c.id.in_(part)))

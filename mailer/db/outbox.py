@@ -42,7 +42,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from mailer.clock import utcnow
-from mailer.db import leases
+from mailer.db import in_chunks, leases
 from mailer.db.models import MailingList, Recipient, Send, Subscriber, Subscription, Suppression
 from mailer.errors import ConflictError, Hint, NotFoundError
 from mailer.status import RecipientStatus, SendStatus, SubscriptionStatus
@@ -326,14 +326,10 @@ def rows_of_person(session: Session, subscriber_id: int | None, digest: str) -> 
     return list(session.scalars(select(R.c.id).where(of_person(subscriber_id, digest))))
 
 
-_ID_CHUNK = 2000  # ids per IN list: well under SQLite's limit of 32,766 parameters
-
-
 def erase_addresses(session: Session, row_ids: Sequence[int]) -> int:
     """Blank the address on these outbox rows; their outcomes and counts stay."""
     blanked = 0
-    for start in range(0, len(row_ids), _ID_CHUNK):
-        part = row_ids[start : start + _ID_CHUNK]
+    for part in in_chunks(row_ids):
         result = session.execute(
             update(R).where(R.c.id.in_(part), R.c.email != "").values(email="")
         )
