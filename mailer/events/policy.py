@@ -175,16 +175,13 @@ def _about_forgotten(
 ) -> set[str]:
     """Dedupe keys of the events about a person who was forgotten: feedback that
     comes after the erasure is stored as erased, not with the address again."""
-    hashes = {email_hash(ev.email) for ev in events if ev.email}
-    forgotten = {
-        digest
-        for digest, reason in subscribers.suppressed_hashes(session, sorted(hashes)).items()
-        if reason == SuppressionReason.FORGOTTEN
-    }
+    hashes = {ev.dedupe_key: email_hash(ev.email) for ev in events if ev.email}
+    suppressed = subscribers.suppressed_hashes(session, sorted(set(hashes.values())))
+    forgotten = {h for h, reason in suppressed.items() if reason == SuppressionReason.FORGOTTEN}
     return {
         ev.dedupe_key
         for ev in events
-        if (ev.email and email_hash(ev.email) in forgotten)
+        if hashes.get(ev.dedupe_key) in forgotten
         or (ev.dedupe_key in matches and matches[ev.dedupe_key].email == "")
     }
 

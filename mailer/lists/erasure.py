@@ -4,7 +4,7 @@ The address also sits in every outbox row of a send they were in, in the
 feedback events about them (the raw SES payload, bounce diagnostics) and in
 mail queued to them. Forgetting blanks or drops all of it, and keeps what the
 reports count: each outbox row's outcome and each event's kind and time. An
-open keeps its network (``17.58.0.0``, not ``17.58.7.12``): that is all the
+open keeps its network (``17.58.7.0``, not ``17.58.7.12``): that is all the
 report needs to tell Apple's privacy proxy from a reader.
 """
 
